@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::plugin::{Context, Plugin, PluginError, PluginHost};
 use crate::render;
+use crate::source::git::{self, CommitInfo, GitError, GitSources, SourceRequest, Verification};
 use crate::source::{LocalDir, SourceTree};
 use crate::spec::{self, AppSpec, LoadedApp, PluginRef, SPEC_FILE, SpecError};
 
@@ -30,10 +31,10 @@ pub enum AppError {
     OutsideRoot { dir: PathBuf, root: PathBuf },
     #[error("{0}")]
     Setting(String),
-    #[error(
-        "the app spec {file} names a Git repository ({url}); Git sources are not supported yet, render a local checkout instead"
-    )]
-    GitUnsupported { file: PathBuf, url: String },
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("{0}")]
+    GitSource(String),
 }
 
 /// An app, resolved and ready to render.
@@ -42,13 +43,19 @@ pub struct App {
     pub spec: AppSpec,
     /// The spec file, when there is one.
     pub spec_file: Option<PathBuf>,
-    /// The source root on disk.
+    /// The source root on disk (empty for a Git source, read from the object database).
     pub root: PathBuf,
     pub tree: Arc<dyn SourceTree>,
     /// The app's path inside the root ("" for the root itself).
     pub path: String,
     /// Directory relative plugin paths are resolved against.
     pub base_dir: PathBuf,
+    /// For a Git source: the repository URL (without password) and the commit rendered.
+    pub source_url: Option<String>,
+    pub commit: Option<CommitInfo>,
+    /// Found while resolving the source (a failed fetch served from the cache, a signature
+    /// problem under `signatureMode: warn`); show them with the render.
+    pub warnings: Vec<String>,
 }
 
 /// What the command line adds to (or overrides in) an app spec.
@@ -64,17 +71,28 @@ pub struct Overrides {
     pub settings: Vec<String>,
     /// `-n`: target namespace.
     pub namespace: Option<String>,
+    /// `--source URL`: a Git repository, instead of the spec's `repoURL` or a local directory.
+    pub source: Option<String>,
+    /// `--ref REF`: branch, tag, semver range or commit (Git sources).
+    pub revision: Option<String>,
+    /// `--path P`: the app's path inside the repository (Git sources).
+    pub source_path: Option<String>,
+    /// `--cache-dir`: where Git repositories are cached (`<dir>/git`) [default: $PLUMB_CACHE_DIR,
+    /// else ~/.cache/plumb].
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl App {
     /// Resolves `input` (a directory, a directory with `plumb.yaml`, or an app spec file).
     pub fn resolve(input: &Path, overrides: &Overrides) -> Result<App, AppError> {
-        if !input.exists() {
+        if !input.exists() && overrides.source.is_none() {
             return Err(AppError::Missing {
                 path: input.to_path_buf(),
             });
         }
-        let spec_file = if input.is_file() {
+        let spec_file = if !input.exists() {
+            None
+        } else if input.is_file() {
             Some(input.to_path_buf())
         } else {
             Some(input.join(SPEC_FILE)).filter(|f| f.is_file())
@@ -95,41 +113,67 @@ impl App {
                 input.to_path_buf(),
             ),
         };
-        if let (Some(url), Some(file)) = (&spec.source.repo_url, &spec_file) {
-            return Err(AppError::GitUnsupported {
-                file: file.clone(),
-                url: url.clone(),
-            });
+        if let Some(url) = &overrides.source {
+            spec.source.repo_url = Some(url.clone());
         }
-        let app_dir = match &spec.source.path {
-            Some(p) => base_dir.join(p),
-            None => base_dir.clone(),
+        if spec.source.repo_url.is_some() {
+            if let Some(r) = &overrides.revision {
+                spec.source.target_revision = Some(r.clone());
+            }
+            if let Some(p) = &overrides.source_path {
+                spec.source.path = Some(p.clone());
+            }
+        } else if overrides.revision.is_some() || overrides.source_path.is_some() {
+            return Err(AppError::GitSource(
+                "--ref and --path apply to Git sources: give --source URL (or repoURL in the app spec)".into(),
+            ));
+        }
+        let (name, root, tree, path, source_url, commit, warnings) = match &spec.source.repo_url {
+            Some(url) => {
+                let name = if spec_file.is_some() {
+                    name
+                } else {
+                    git_app_name(url, spec.source.path.as_deref())
+                };
+                let _span = tracing::info_span!("app", app = %name).entered();
+                let co = checkout_git(url, &spec.source, overrides)?;
+                let root = PathBuf::new();
+                let tree: Arc<dyn SourceTree> = co.tree.clone();
+                (
+                    name,
+                    root,
+                    tree,
+                    co.path,
+                    Some(co.url),
+                    Some(co.commit),
+                    co.warnings,
+                )
+            }
+            None => {
+                let (root, tree, path) = local_source(&spec, &base_dir, overrides)?;
+                (name, root, tree, path, None, None, Vec::new())
+            }
         };
-        let app_dir = app_dir.canonicalize().map_err(|_| AppError::Missing {
-            path: app_dir.clone(),
-        })?;
-        let root = match &overrides.root {
-            Some(r) => r
-                .canonicalize()
-                .map_err(|_| AppError::Missing { path: r.clone() })?,
-            None => enclosing_work_tree(&app_dir).unwrap_or_else(|| app_dir.clone()),
-        };
-        let rel = app_dir
-            .strip_prefix(&root)
-            .map_err(|_| AppError::OutsideRoot {
-                dir: app_dir.clone(),
-                root: root.clone(),
-            })?;
-        let path = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        let tree = LocalDir::open(&root).map_err(|source| AppError::Open {
-            path: root.clone(),
-            source,
-        })?;
+        Self::finish(
+            App {
+                name,
+                spec,
+                spec_file,
+                root,
+                tree,
+                path,
+                base_dir,
+                source_url,
+                commit,
+                warnings,
+            },
+            overrides,
+        )
+    }
 
+    /// Applies the command line's renderer, settings and namespace.
+    fn finish(mut app: App, overrides: &Overrides) -> Result<App, AppError> {
+        let spec = &mut app.spec;
         if let Some(r) = &overrides.renderer {
             let mut renderer = PluginRef::default();
             if r.ends_with(".wasm") || r.contains('/') {
@@ -162,17 +206,112 @@ impl App {
         if let Some(ns) = &overrides.namespace {
             spec.destination.namespace = Some(ns.clone());
         }
-        Ok(App {
-            name,
-            spec,
-            spec_file,
-            root,
-            tree: Arc::new(tree),
-            path,
-            base_dir,
-        })
+        Ok(app)
     }
+}
 
+/// A local source: the app directory, inside the enclosing work tree (or `--root`).
+fn local_source(
+    spec: &AppSpec,
+    base_dir: &Path,
+    overrides: &Overrides,
+) -> Result<(PathBuf, Arc<dyn SourceTree>, String), AppError> {
+    let app_dir = match &spec.source.path {
+        Some(p) => base_dir.join(p),
+        None => base_dir.to_path_buf(),
+    };
+    let app_dir = app_dir.canonicalize().map_err(|_| AppError::Missing {
+        path: app_dir.clone(),
+    })?;
+    let root = match &overrides.root {
+        Some(r) => r
+            .canonicalize()
+            .map_err(|_| AppError::Missing { path: r.clone() })?,
+        None => enclosing_work_tree(&app_dir).unwrap_or_else(|| app_dir.clone()),
+    };
+    let rel = app_dir
+        .strip_prefix(&root)
+        .map_err(|_| AppError::OutsideRoot {
+            dir: app_dir.clone(),
+            root: root.clone(),
+        })?;
+    let path = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    let tree = LocalDir::open(&root).map_err(|source| AppError::Open {
+        path: root.clone(),
+        source,
+    })?;
+    Ok((root, Arc::new(tree), path))
+}
+
+/// Fetches (or reads from the cache) the app's revision, verified per its signature mode.
+fn checkout_git(
+    url: &str,
+    source: &spec::SourceSpec,
+    overrides: &Overrides,
+) -> Result<git::Checkout, AppError> {
+    let cache_root = overrides
+        .cache_dir
+        .clone()
+        .or_else(crate::plugin::CompileCache::default_dir)
+        .ok_or_else(|| {
+            AppError::GitSource(
+                "no cache directory for Git repositories: set --cache-dir or PLUMB_CACHE_DIR"
+                    .into(),
+            )
+        })?;
+    let keys =
+        git::TrustedKeys::parse(&source.trusted_keys).map_err(|reason| GitError::TrustedKeys {
+            url: git::redact(url),
+            reason,
+        })?;
+    let path = source
+        .path
+        .as_deref()
+        .unwrap_or("")
+        .trim_matches('/')
+        .to_string();
+    let path = if path == "." { String::new() } else { path };
+    crate::source::check_path(&path).map_err(|e| {
+        AppError::GitSource(format!(
+            "the app path {path:?} in {}: {e}",
+            git::redact(url)
+        ))
+    })?;
+    let sources = GitSources::new(git::git_cache_dir(&cache_root));
+    let req = SourceRequest {
+        url: url.to_string(),
+        revision: source
+            .target_revision
+            .clone()
+            .unwrap_or_else(|| "HEAD".into()),
+        path,
+        verification: Verification {
+            mode: source.signature_mode,
+            keys,
+        },
+    };
+    Ok(sources.checkout(&req)?)
+}
+
+/// An app named by its source alone: the last part of its path, else the repository's name.
+fn git_app_name(url: &str, path: Option<&str>) -> String {
+    path.and_then(|p| p.trim_matches('/').rsplit('/').next())
+        .filter(|n| !n.is_empty() && *n != ".")
+        .or_else(|| {
+            url.trim_end_matches('/')
+                .rsplit(['/', ':'])
+                .next()
+                .map(|n| n.trim_end_matches(".git"))
+        })
+        .unwrap_or("app")
+        .to_string()
+}
+
+impl App {
     /// The renderer this app uses: from the spec or the command line, else detected.
     pub fn renderer_ref(&self) -> PluginRef {
         let mut r = self.spec.renderer.clone().unwrap_or_default();
@@ -201,7 +340,12 @@ impl App {
             app: self.name.clone(),
             namespace: self.spec.destination.namespace.clone().unwrap_or_default(),
             path: self.path.clone(),
-            revision: "local".into(),
+            revision: self
+                .commit
+                .as_ref()
+                .map_or_else(|| "local".into(), |c| c.id.clone()),
+            author: self.commit.as_ref().map(|c| c.author.clone()),
+            commit_time: self.commit.as_ref().map(|c| c.commit_time),
             ..Default::default()
         }
     }

@@ -76,7 +76,7 @@ pub fn render(
     context: &Context,
     tree: Arc<dyn SourceTree>,
 ) -> Result<Release, PluginError> {
-    let out = plugin.render(settings, context, tree)?;
+    let out = plugin.render(settings, context, tree.clone())?;
     let mut objects = Vec::with_capacity(out.objects.len());
     for (index, (json, origin)) in out.objects.into_iter().enumerate() {
         let invalid = |reason: String| PluginError::InvalidOutput {
@@ -96,7 +96,15 @@ pub fn render(
         renderer: format!("{}@{}", plugin.name(), plugin.metadata().version),
         renderer_digest: plugin.digest().to_string(),
         objects,
-        warnings: out.warnings,
+        // What the source noticed while the plugin read it (a submodule, an LFS pointer).
+        warnings: out
+            .warnings
+            .into_iter()
+            .chain(tree.warnings().into_iter().map(|message| Diagnostic {
+                message,
+                ..Default::default()
+            }))
+            .collect(),
         reads: out.reads,
     })
 }

@@ -1,6 +1,7 @@
 //! Where an app's files come from. Renderers see a source only through [`SourceTree`], whose
 //! paths are root-relative and checked here, so no implementation can be asked for `../x`.
 
+pub mod git;
 mod local;
 
 pub use local::LocalDir;
@@ -50,6 +51,11 @@ pub trait SourceTree: Send + Sync {
     fn stat(&self, path: &str) -> Result<EntryKind, SourceError>;
     /// What this tree is, for messages (e.g. a directory path or `repo@commit`).
     fn describe(&self) -> String;
+    /// Things noticed while reading (a submodule skipped, a Git LFS pointer), to show with the
+    /// render.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Accepts only normalised root-relative paths: no leading `/`, no `.`/`..`/empty components,
