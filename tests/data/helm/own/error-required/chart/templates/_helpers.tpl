@@ -1,0 +1,3 @@
+{{- define "req.host" -}}
+{{ required "db.host is required: set it in values" .Values.db.host }}
+{{- end -}}

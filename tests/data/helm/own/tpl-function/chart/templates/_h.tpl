@@ -1,0 +1,1 @@
+{{- define "tpl.helper" -}}helper:{{ .Values.suffix }}{{- end -}}
