@@ -37,6 +37,22 @@ pub struct AppSpec {
     /// Where the objects go.
     #[serde(default)]
     pub destination: Destination,
+    /// Deleting what left the source.
+    #[serde(default)]
+    pub prune: PruneSpec,
+}
+
+/// Whether objects that are no longer rendered are deleted from the cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PruneSpec {
+    /// Delete objects plumb applied for this app that the source no longer renders.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Also prune when the render produced no objects at all (otherwise that is refused, as
+    /// an empty render is far more often a mistake than an intent).
+    #[serde(default)]
+    pub allow_empty: bool,
 }
 
 /// Where an app's files are.
@@ -52,6 +68,33 @@ pub struct SourceSpec {
     /// Path of the app inside the repository (or relative to `plumb.yaml` for a local source).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Whether commits (and annotated tags) must be signed by one of `trustedKeys`: `off`
+    /// (default), `warn` (render, with a warning), `require` (never render an unsigned commit or
+    /// one signed by an unknown key). Git sources only.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub signature_mode: SignatureMode,
+    /// Keys trusted to sign commits and tags: OpenSSH public key lines (`ssh-ed25519 AAAA…`, as
+    /// in `allowed_signers`; SSH signatures are checked for the `git` namespace) or
+    /// ASCII-armored OpenPGP public key blocks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_keys: Vec<String>,
+}
+
+/// How a Git source's signatures are checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureMode {
+    /// Signatures are not checked.
+    #[default]
+    Off,
+    /// A commit that is unsigned, or signed by an unknown key, renders with a warning.
+    Warn,
+    /// Only commits signed by a trusted key render (or reached through a tag signed by one).
+    Require,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 /// A plugin: a built-in by `name`, or a `.wasm` file by `path`, pinned by `sha256`.
@@ -189,12 +232,43 @@ impl LoadedApp {
     }
 }
 
-/// The last component of `dir` (after resolving `.`), for naming apps after their directory.
+/// The last component of `dir` (after resolving `.`), made a valid Kubernetes name, for naming
+/// apps after their directory (`My_App` → `my-app`).
 pub fn dir_name(dir: &Path) -> String {
     let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    abs.file_name()
+    let raw = abs
+        .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "app".into())
+        .unwrap_or_default();
+    to_dns_label(&raw)
+}
+
+/// Lowercase letters, digits and `-`, starting and ending alphanumeric, at most 53 characters
+/// (room for the `plumb-app-` prefix of the inventory object); "app" when nothing is left.
+pub fn to_dns_label(raw: &str) -> String {
+    let mapped: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut out = String::new();
+    for c in mapped.trim_matches('-').chars() {
+        if !(c == '-' && out.ends_with('-')) && out.len() < 53 {
+            out.push(c);
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() { "app".into() } else { out }
+}
+
+/// Whether `name` is a valid app name (a DNS label short enough for the inventory object).
+pub fn valid_app_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 53 && to_dns_label(name) == name
 }
 
 /// Reads and checks an app spec file.
@@ -223,6 +297,14 @@ pub fn load(file: &Path) -> Result<LoadedApp, SpecError> {
         )));
     }
     let app: App = serde_saphyr::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    if let Some(name) = &app.metadata.name
+        && !valid_app_name(name)
+    {
+        return Err(invalid(format!(
+            "metadata.name {name:?} is not a valid app name: lowercase letters, digits and `-`, at most 53 characters (e.g. {:?})",
+            to_dns_label(name)
+        )));
+    }
     let plugins = app.spec.renderer.iter().map(|r| ("renderer", r.clone()));
     for (what, p) in plugins.chain(app.spec.policies.iter().map(|p| ("policy", p.plugin()))) {
         {
@@ -278,6 +360,19 @@ mod tests {
         assert_eq!(app.app.spec.policies[0].mode, PolicyMode::Warn);
         assert_eq!(app.app.spec.policies[0].sha256.as_deref(), Some("abc"));
         assert_eq!(app.app.spec.destination.namespace.as_deref(), Some("shop"));
+    }
+
+    #[test]
+    fn app_names_are_dns_labels() {
+        assert_eq!(to_dns_label(".tmpAbC_x"), "tmpabc-x");
+        assert_eq!(to_dns_label("--"), "app");
+        assert_eq!(to_dns_label("a..b"), "a-b");
+        assert!(valid_app_name("shop-1"));
+        assert!(!valid_app_name("Shop"));
+        let (_d, f) = write(
+            "apiVersion: plumb.dev/v1alpha1\nkind: App\nmetadata:\n  name: My_Shop\nspec: {}\n",
+        );
+        assert!(load(&f).unwrap_err().to_string().contains("\"my-shop\""));
     }
 
     #[test]
