@@ -22,6 +22,15 @@ pub enum PluginCmd {
     },
     /// List the built-in plugins.
     List,
+    /// Write a new plugin crate (with its own copy of the SDK and a passing test).
+    New {
+        kind: plumb::scaffold::Kind,
+        /// The plugin's name: lowercase letters, digits and `-`.
+        name: String,
+        /// Where to create it.
+        #[arg(long, default_value = ".")]
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +40,17 @@ pub enum Format {
 }
 
 pub fn run(global: &Global, cmd: PluginCmd) -> anyhow::Result<ExitCode> {
+    if let PluginCmd::New { kind, name, dir } = &cmd {
+        let created = plumb::scaffold::new_plugin(*kind, name, dir)?;
+        super::emit(&format!(
+            "created {}\n  cd {0} && cargo test && cargo build --release --target wasm32-wasip2\n",
+            created.display()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let host = global.host()?;
     match cmd {
+        PluginCmd::New { .. } => {}
         PluginCmd::Inspect {
             plugin,
             plugin_sha256,

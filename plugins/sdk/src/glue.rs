@@ -151,6 +151,9 @@ impl<P: Policy> pexp::policy::Guest for PolicyGlue<P> {
             });
         }
         let review = P::review(&parsed, settings, &ctx).map_err(ptypes::Diagnostic::from_parts)?;
+        // plumb runs every call in a fresh instance and discards it afterwards: freeing the
+        // release object by object would only cost time.
+        std::mem::forget(parsed);
         Ok(pexp::policy::ReviewResult {
             findings: review
                 .findings

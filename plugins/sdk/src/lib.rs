@@ -18,6 +18,7 @@
 mod source;
 mod types;
 
+pub mod k8s;
 pub mod testing;
 
 pub use schemars;
@@ -31,7 +32,7 @@ pub use types::*;
 pub mod renderer_bindings {
     wit_bindgen::generate!({
         world: "renderer-plugin",
-        path: "../../wit",
+        path: "wit",
         default_bindings_module: "plumb_plugin_sdk::renderer_bindings",
         pub_export_macro: true,
         export_macro_name: "export_renderer_world",
@@ -44,7 +45,7 @@ pub mod renderer_bindings {
 pub mod policy_bindings {
     wit_bindgen::generate!({
         world: "policy-plugin",
-        path: "../../wit",
+        path: "wit",
         default_bindings_module: "plumb_plugin_sdk::policy_bindings",
         pub_export_macro: true,
         export_macro_name: "export_policy_world",
