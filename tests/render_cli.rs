@@ -152,7 +152,8 @@ fn invalid_yaml_fails_naming_file_and_line() {
     );
     let err = stderr(&out);
     assert!(
-        err.starts_with("error: plugin plain: app/bad.yaml:4:9: invalid YAML: unclosed bracket"),
+        err.lines().any(|l| l
+            .starts_with("error: plugin plain: app/bad.yaml:4:9: invalid YAML: unclosed bracket")),
         "{err}"
     );
 }

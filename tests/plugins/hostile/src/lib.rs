@@ -9,6 +9,8 @@ use serde_json::json;
 #[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "mode")]
 pub enum Settings {
+    /// Render nothing: measures the bare cost of a call.
+    Empty,
     /// Render one ConfigMap per file read from `paths`.
     Ok {
         #[serde(default)]
@@ -54,6 +56,7 @@ impl Renderer for Hostile {
         };
         let mut out = Rendered::default();
         match settings {
+            Settings::Empty => {}
             Settings::Ok { paths } => {
                 for (i, p) in paths.iter().enumerate() {
                     let text = source
