@@ -12,7 +12,16 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 /// Built-in plugins: (name shown to users, crate name).
-const BUILTINS: &[(&str, &str)] = &[("plain", "plumb-plain")];
+const BUILTINS: &[(&str, &str)] = &[
+    ("plain", "plumb-plain"),
+    ("rules", "plumb-rules"),
+    ("baseline", "plumb-baseline"),
+    ("kustomize", "plumb-kustomize"),
+    ("helm", "plumb-helm"),
+];
+
+/// Example plugins built for the tests, not embedded (a team's own plugins, used by path).
+const EXAMPLES: &[&str] = &["plumb-policy-team-owner", "plumb-example-app-toml"];
 
 fn main() {
     let manifest_dir =
@@ -21,6 +30,8 @@ fn main() {
     for watched in [
         "plugins",
         "tests/plugins",
+        "examples/policy-team-owner",
+        "examples/app-toml-renderer",
         "wit",
         "Cargo.lock",
         "Cargo.toml",
@@ -44,6 +55,7 @@ fn main() {
 
     let mut crates: Vec<String> = BUILTINS.iter().map(|(_, c)| c.to_string()).collect();
     crates.extend(test_plugin_crates(&manifest_dir.join("tests/plugins")));
+    crates.extend(EXAMPLES.iter().map(|c| c.to_string()));
 
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -118,6 +130,45 @@ fn main() {
     }
     src.push_str("];\n");
     std::fs::write(out_dir.join("builtins.rs"), src).expect("cannot write builtins.rs");
+    write_sdk_files(&manifest_dir, &out_dir);
+}
+
+/// The plugin SDK's sources and the WIT contract, embedded so `plumb plugin new` can write a
+/// self-contained plugin crate (it builds offline from the registry, without this repository).
+fn write_sdk_files(manifest_dir: &Path, out_dir: &Path) {
+    let sdk = manifest_dir.join("plugins/sdk");
+    let mut files = vec![("sdk/Cargo.toml".to_string(), sdk.join("Cargo.toml"))];
+    let mut sources: Vec<_> = std::fs::read_dir(sdk.join("src"))
+        .expect("plugins/sdk/src")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    sources.sort();
+    for p in sources {
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 file name")
+            .to_string();
+        files.push((format!("sdk/src/{name}"), p));
+    }
+    files.push((
+        "sdk/wit/plumb.wit".to_string(),
+        manifest_dir.join("wit/plumb.wit"),
+    ));
+    let mut src = String::from(
+        "/// (path in the new crate, content) of every SDK file.\npub static SDK_FILES: &[(&str, &str)] = &[\n",
+    );
+    for (dest, path) in files {
+        writeln!(
+            src,
+            "    ({dest:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .expect("writing to a String cannot fail");
+    }
+    src.push_str("];\n");
+    std::fs::write(out_dir.join("sdk_files.rs"), src).expect("cannot write sdk_files.rs");
 }
 
 /// Crate names of the plugins used only by tests (each a directory with a Cargo.toml).

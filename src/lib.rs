@@ -5,8 +5,13 @@
 //! only through `wit/plumb.wit`. [`app`] turns what a user names into an app ready to render.
 
 pub mod app;
+pub mod apply;
+pub mod devcluster;
 pub mod plugin;
+pub mod policy;
 pub mod render;
+pub mod scaffold;
 pub mod source;
 pub mod spec;
+pub mod watch;
 pub mod yaml;

@@ -1,8 +1,13 @@
 //! Command-line interface. Errors become `anyhow` here, at the edge, and are printed with
 //! their whole chain.
 
+mod app_args;
+mod apply_cmd;
+mod dev_cmd;
 mod plugin_cmd;
+mod policy_cmd;
 mod render_cmd;
+mod watch_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,8 +67,20 @@ enum Command {
     /// Inspect and list plugins.
     #[command(subcommand)]
     Plugin(plugin_cmd::PluginCmd),
+    /// Check an app against its policies, and test policies against fixtures.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCmd),
     /// Print the JSON Schema of the app spec (plumb.yaml).
     Schema,
+    /// Show what applying would change (exit 1 when something would).
+    Diff(apply_cmd::DiffArgs),
+    /// Render, then server-side apply to the cluster (and prune, wait).
+    Apply(apply_cmd::ApplyArgs),
+    /// Re-render (and diff or apply) an app on every save.
+    Watch(watch_cmd::WatchArgs),
+    /// Local development helpers.
+    #[command(subcommand)]
+    Dev(dev_cmd::DevCmd),
 }
 
 impl Global {
@@ -89,8 +106,9 @@ impl Global {
 fn init_logging(g: &Global) {
     use tracing_subscriber::EnvFilter;
     let default = match g.verbose {
-        0 => "warn",
-        1 => "plumb=info,warn",
+        // kube-client logs every refused request at error level; plumb reports them itself.
+        0 => "warn,kube_client=off",
+        1 => "plumb=info,warn,kube_client=off",
         2 => "plumb=debug,info",
         _ => "trace",
     };
@@ -112,7 +130,21 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Render(args) => render_cmd::run(&cli.global, args),
         Command::Plugin(cmd) => plugin_cmd::run(&cli.global, cmd),
+        Command::Policy(cmd) => policy_cmd::run(&cli.global, cmd),
         Command::Schema => schema(),
+        Command::Diff(args) => {
+            // As kubectl diff: 0 no changes, 1 changes, >1 an error.
+            return match apply_cmd::run_diff(&cli.global, args) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        Command::Apply(args) => apply_cmd::run_apply(&cli.global, args),
+        Command::Dev(cmd) => dev_cmd::run(cmd),
+        Command::Watch(args) => watch_cmd::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,
