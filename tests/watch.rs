@@ -90,7 +90,21 @@ impl Watch {
     fn interrupt(mut self) -> std::process::ExitStatus {
         // SAFETY: kill with SIGINT on the PID of the child this test started.
         unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
-        let status = self.child.wait().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "plumb watch did not exit within 30 s of ctrl-c:\n{}",
+                    self.seen.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
         self.drain(Duration::from_millis(200));
         assert!(
             self.seen.iter().any(|l| l == "stopped"),

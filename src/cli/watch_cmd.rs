@@ -213,6 +213,16 @@ pub fn run(global: &Global, args: WatchArgs) -> anyhow::Result<std::process::Exi
             .join(", ")
     );
 
+    // Listen for ctrl-c (and SIGTERM) from the start: a signal that arrives during a cycle is
+    // kept until the loop waits again, never lost (and never kills the process half-way).
+    let (mut sigint, mut sigterm) = rt.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok::<_, std::io::Error>((
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        ))
+    })?;
+
     let all: Vec<usize> = (0..apps.len()).collect();
     cycle(
         &rt,
@@ -230,7 +240,8 @@ pub fn run(global: &Global, args: WatchArgs) -> anyhow::Result<std::process::Exi
     loop {
         let next = rt.block_on(async {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => None,
+                _ = sigint.recv() => None,
+                _ = sigterm.recv() => None,
                 p = rx.recv() => p,
             }
         });

@@ -423,7 +423,7 @@ impl Decision {
 ///
 /// This is the call `plumb apply` / `plumb diff` make between render and apply:
 ///
-/// ```ignore
+/// ```text
 /// let policies = policy::load(&host, &app.spec.policies, &app.base_dir);
 /// let subjects = /* the release's objects with their live counterparts and operations */;
 /// let decision = policy::evaluate(&policies, subjects, &app.context());

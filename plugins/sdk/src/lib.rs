@@ -5,7 +5,7 @@
 //! `plumb:plugin@0.1.0` world (see `wit/plumb.wit`). Settings are typed: their JSON Schema is
 //! derived with `schemars`, and the host validates settings against it before every call.
 //!
-//! ```ignore
+//! ```text
 //! struct Hello;
 //! impl plumb_plugin_sdk::Renderer for Hello {
 //!     type Settings = MySettings;
