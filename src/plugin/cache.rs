@@ -5,9 +5,10 @@
 //! Deserializing compiled code is `unsafe` in wasmtime: the bytes run as native code. So plumb
 //! only loads files it wrote itself: the directory is private to the user (0700), files are
 //! written atomically, owned by the current user and not writable by others, and carry a
-//! CRC-32 of their body that is checked before wasmtime sees them (a truncated or bit-flipped
-//! file is recompiled, never run; CRC-32 is hardware-accelerated, so checking a 5 MB artifact
-//! costs well under a millisecond — tampering is what the ownership and mode checks are for).
+//! CRC-32 (in a `.sum` file beside it) that is checked before wasmtime sees them: a truncated or
+//! bit-flipped artifact is recompiled, never run. The artifact is memory-mapped, checked in
+//! place and handed to wasmtime without a copy (a 13 MB helm artifact loads in about 2 ms);
+//! tampering is what the ownership and mode checks are for.
 
 use std::fs;
 use std::hash::{Hash, Hasher};
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-const MAGIC: &[u8; 8] = b"PLUMBCW2";
+const MAGIC: &[u8; 8] = b"PLUMBCW3";
 
 /// Where compiled components live; `None` disables the cache (everything compiles in memory).
 #[derive(Debug, Clone)]
@@ -72,25 +73,28 @@ impl CompileCache {
             return Ok((Component::new(engine, wasm)?, CacheOutcome::Compiled));
         };
         let file = dir.join(format!("{digest}.cwasm"));
-        match read_trusted(&file) {
-            Ok(Some(body)) => {
-                // SAFETY: `body` was produced by `Engine::precompile_component` of an engine with
-                // the same compatibility hash (it is in the path), written by this user into a
-                // private directory, and its checksum matched (see `read_trusted`).
-                match unsafe { Component::deserialize(engine, &body) } {
+        let sum = dir.join(format!("{digest}.sum"));
+        match check_trusted(&file, &sum) {
+            Ok(true) => {
+                // SAFETY: the file was produced by `Engine::precompile_component` of an engine
+                // with the same compatibility hash (it is in the path), written by this user into
+                // a private directory, and its length and checksum matched (see `check_trusted`).
+                match unsafe { Component::deserialize_file(engine, &file) } {
                     Ok(c) => return Ok((c, CacheOutcome::Hit)),
                     Err(e) => {
                         tracing::warn!(file = %file.display(), error = %e, "ignoring unusable compiled component")
                     }
                 }
             }
-            Ok(None) => {}
+            Ok(false) => {}
             Err(why) => {
                 tracing::warn!(file = %file.display(), %why, "ignoring cached compiled component")
             }
         }
         let compiled = engine.precompile_component(wasm)?;
-        if let Err(e) = write_atomic(&dir, &file, &compiled) {
+        if let Err(e) = write_atomic(&dir, &file, &compiled)
+            .and_then(|_| write_atomic(&dir, &sum, &summary(&compiled)))
+        {
             tracing::warn!(dir = %dir.display(), error = %e, "cannot write the compile cache; continuing without it");
         }
         // SAFETY: `compiled` was just produced by this engine.
@@ -99,11 +103,19 @@ impl CompileCache {
     }
 }
 
-/// The body of a cache file, if it exists and passes every check.
-fn read_trusted(file: &Path) -> Result<Option<Vec<u8>>, String> {
+/// What `.sum` holds: magic, the artifact's length and its CRC-32.
+fn summary(body: &[u8]) -> Vec<u8> {
+    let mut out = MAGIC.to_vec();
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+    out
+}
+
+/// Owned by this user, a regular file, not writable by group or others.
+fn check_owner(file: &Path) -> Result<bool, String> {
     let meta = match fs::symlink_metadata(file) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(e.to_string()),
     };
     if !meta.file_type().is_file() {
@@ -124,15 +136,23 @@ fn read_trusted(file: &Path) -> Result<Option<Vec<u8>>, String> {
             return Err("writable by group or others".into());
         }
     }
-    let bytes = fs::read(file).map_err(|e| e.to_string())?;
-    if bytes.len() < MAGIC.len() + 4 || &bytes[..MAGIC.len()] != MAGIC {
-        return Err("not a plumb cache file".into());
+    Ok(true)
+}
+
+/// Whether the cached artifact exists and passes every check (owner, mode, length, CRC-32).
+fn check_trusted(file: &Path, sum: &Path) -> Result<bool, String> {
+    if !check_owner(file)? || !check_owner(sum)? {
+        return Ok(false);
     }
-    let (sum, body) = bytes[MAGIC.len()..].split_at(4);
-    if crc32fast::hash(body).to_le_bytes() != sum {
-        return Err("checksum mismatch (truncated or altered)".into());
+    let expected = fs::read(sum).map_err(|e| e.to_string())?;
+    let f = fs::File::open(file).map_err(|e| e.to_string())?;
+    // SAFETY: a read-only private mapping of a file in a directory only this user can write;
+    // it is only read, and dropped before wasmtime maps the file itself.
+    let map = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| e.to_string())?;
+    if expected != summary(&map) {
+        return Err("checksum or length mismatch (truncated or altered)".into());
     }
-    Ok(Some(body.to_vec()))
+    Ok(true)
 }
 
 fn write_atomic(dir: &Path, file: &Path, body: &[u8]) -> std::io::Result<()> {
@@ -143,8 +163,6 @@ fn write_atomic(dir: &Path, file: &Path, body: &[u8]) -> std::io::Result<()> {
         std::process::id()
     ));
     let mut f = open_private(&tmp)?;
-    f.write_all(MAGIC)?;
-    f.write_all(&crc32fast::hash(body).to_le_bytes())?;
     f.write_all(body)?;
     f.sync_all()?;
     drop(f);
