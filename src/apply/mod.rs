@@ -914,30 +914,18 @@ impl Applier {
     pub async fn wait_healthy(&self, plan: &Plan, timeout: Duration) -> Result<(), ApplyError> {
         let deadline = Instant::now() + timeout;
         loop {
-            let states = self.health(plan).await?;
-            let failed: Vec<String> = states
-                .iter()
-                .filter_map(|(id, h)| {
-                    if let Health::Failed(why) = h {
-                        Some(format!("{id}: {why}"))
-                    } else {
-                        None
-                    }
-                })
-                .collect();
+            let mut failed = Vec::new();
+            let mut pending = Vec::new();
+            for (id, h) in self.health(plan).await? {
+                match h {
+                    Health::Failed(why) => failed.push(format!("{id}: {why}")),
+                    Health::InProgress(why) => pending.push(format!("{id}: {why}")),
+                    Health::Ready => {}
+                }
+            }
             if !failed.is_empty() {
                 return Err(ApplyError::Unhealthy { failed });
             }
-            let pending: Vec<String> = states
-                .iter()
-                .filter_map(|(id, h)| {
-                    if let Health::InProgress(why) = h {
-                        Some(format!("{id}: {why}"))
-                    } else {
-                        None
-                    }
-                })
-                .collect();
             if pending.is_empty() {
                 return Ok(());
             }
