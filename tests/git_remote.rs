@@ -217,6 +217,57 @@ fn server_down_gives_a_clear_error_and_the_last_good_revision_stays_usable() {
     assert!(e.to_string().contains("server is up"), "{e}");
 }
 
+/// A server that accepts connections and then never says a word.
+fn silent_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        // Keep every connection open (and silent) for the life of the test binary.
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_silent_server_fails_the_fetch_after_the_network_timeout() {
+    let f = Fixture::new("silent");
+    let cache = git_cache_dir(&f.cache);
+    let port = silent_server();
+    for url in [
+        format!("git://127.0.0.1:{port}/silent"),
+        format!("http://127.0.0.1:{port}/silent"),
+    ] {
+        let s = GitSources::new(&cache)
+            .with_credentials(Credentials::default())
+            .with_network_timeout(Duration::from_secs(1));
+        // Runs on a thread so that a hang fails the test instead of stalling the suite.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let poll_url = url.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(s.poll(&poll_url, "main", Some("0000")).map(|_| ()));
+        });
+        let e = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("{url}: the poll still hangs after 60 s"))
+            .unwrap_err();
+        assert!(matches!(e, GitError::Fetch { .. }), "{url}: {e}");
+        let text = e.to_string();
+        assert!(text.contains(&url), "{text}");
+        assert!(text.contains("network timeout"), "{url}: {text}");
+    }
+
+    // A checkout (fetch) gives up the same way rather than hanging.
+    let url = format!("git://127.0.0.1:{port}/silent");
+    let s = GitSources::new(&cache)
+        .with_credentials(Credentials::default())
+        .with_network_timeout(Duration::from_secs(1));
+    let e = s.checkout(&req(&url, "main", "app")).err().unwrap();
+    assert!(e.to_string().contains("network timeout"), "{e}");
+}
+
 #[test]
 fn two_apps_on_one_repository_share_one_cache_and_one_fetch() {
     let f = app_repo("shared");

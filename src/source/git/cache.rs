@@ -8,7 +8,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
@@ -26,10 +26,15 @@ use super::{
 };
 use crate::source::{EntryKind, SourceTree};
 
+/// How long a Git server may stay silent before a fetch or poll gives up (reqwest's default
+/// for HTTP, applied to git:// and ssh as well): a hung server must not stall its apps forever.
+pub const DEFAULT_NETWORK_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// All repositories plumb reads, cached under one directory.
 pub struct GitSources {
     root: PathBuf,
     credentials: Credentials,
+    network_timeout: Duration,
     repos: Mutex<HashMap<String, Arc<CachedRepo>>>,
     fetches: Arc<AtomicU64>,
 }
@@ -49,6 +54,7 @@ impl GitSources {
         GitSources {
             root: git_dir.into(),
             credentials: Credentials::from_env(),
+            network_timeout: DEFAULT_NETWORK_TIMEOUT,
             repos: Mutex::new(HashMap::new()),
             fetches: Arc::new(AtomicU64::new(0)),
         }
@@ -56,6 +62,13 @@ impl GitSources {
 
     pub fn with_credentials(mut self, credentials: Credentials) -> GitSources {
         self.credentials = credentials;
+        self
+    }
+
+    /// How long a server may stay silent (connecting, or mid-transfer) before the fetch or poll
+    /// fails; the last fetched revision stays usable. Set before the first [`Self::repo`].
+    pub fn with_network_timeout(mut self, timeout: Duration) -> GitSources {
+        self.network_timeout = timeout;
         self
     }
 
@@ -85,6 +98,7 @@ impl GitSources {
                     lock_path: self.root.join(format!("{key}.lock")),
                     url,
                     credentials: self.credentials.clone(),
+                    network_timeout: self.network_timeout,
                     fetch: Mutex::new(FetchState::default()),
                     fetches: self.fetches.clone(),
                 })
@@ -189,6 +203,7 @@ pub struct CachedRepo {
     dir: PathBuf,
     lock_path: PathBuf,
     credentials: Credentials,
+    network_timeout: Duration,
     fetch: Mutex<FetchState>,
     fetches: Arc<AtomicU64>,
 }
@@ -199,6 +214,21 @@ impl std::fmt::Debug for CachedRepo {
             .field("url", &self.url.display())
             .field("dir", &self.dir)
             .finish()
+    }
+}
+
+/// Says which limit a timed-out socket operation hit, so the error tells the user.
+fn timed_out(e: std::io::Error, limit: Duration) -> std::io::Error {
+    if matches!(
+        e.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    ) {
+        std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("the server did not answer within {limit:?} ({e})"),
+        )
+    } else {
+        e
     }
 }
 
@@ -258,7 +288,7 @@ impl CachedRepo {
         if self.url.is_ssh() {
             o.push(format!(
                 "core.sshCommand={}",
-                self.credentials.ssh_command()
+                self.credentials.ssh_command(self.network_timeout)
             ));
             o.push("ssh.variant=ssh".into());
         }
@@ -376,7 +406,11 @@ impl CachedRepo {
         let url = &self.url.url;
         let host = url.host().unwrap_or_default();
         if url.scheme != gix::url::Scheme::Git || host.is_empty() {
-            return remote.connect(Direction::Fetch);
+            let conn = remote.connect(Direction::Fetch)?;
+            return Ok(match self.http_options(remote.repo()) {
+                Some(options) => conn.with_transport_options(options),
+                None => conn,
+            });
         }
         let port = url.port.unwrap_or(9418);
         let io = |e: std::io::Error| gix::Error::from_error(e);
@@ -384,10 +418,15 @@ impl CachedRepo {
             .map_err(io)?
             .next()
             .ok_or_else(|| io(std::io::Error::other(format!("{host} has no address"))))?;
-        let stream =
-            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(10))
-                .map_err(io)?;
+        let stream = std::net::TcpStream::connect_timeout(&addr, self.network_timeout)
+            .map_err(|e| io(timed_out(e, self.network_timeout)))?;
         stream.set_nodelay(true).map_err(io)?;
+        stream
+            .set_read_timeout(Some(self.network_timeout))
+            .map_err(io)?;
+        stream
+            .set_write_timeout(Some(self.network_timeout))
+            .map_err(io)?;
         let write = stream.try_clone().map_err(io)?;
         let transport = Connection::new(
             stream,
@@ -399,6 +438,24 @@ impl CachedRepo {
             false,
         );
         Ok(remote.to_connection_with_transport(Box::new(transport)))
+    }
+
+    /// gix's HTTP options for this URL, with reqwest's per-response and per-read timeout set
+    /// to the network timeout (its default is 30 s). `None` for other schemes.
+    fn http_options(&self, repo: &gix::Repository) -> Option<Box<dyn std::any::Any>> {
+        use gix::protocol::transport::client::blocking_io::http;
+        if !self.url.is_http() {
+            return None;
+        }
+        let url = self.url.url.to_bstring();
+        let options = repo.transport_options(url.as_bstr(), None).ok()??;
+        let mut options = options.downcast::<http::Options>().ok()?;
+        let timeout = self.network_timeout;
+        options.backend = Some(Arc::new(Mutex::new(http::reqwest::Options {
+            configure_client: Some(Box::new(move |builder| Ok(builder.timeout(timeout)))),
+            configure_request: None,
+        })));
+        Some(options)
     }
 
     fn remote<'r>(&self, repo: &'r gix::Repository) -> Result<gix::Remote<'r>, GitError> {
@@ -481,7 +538,21 @@ impl CachedRepo {
                 hint: hint.into(),
             };
         }
-        let message = if self.url.is_ssh() && message.contains("handshake") {
+        // A read past SO_RCVTIMEO surfaces as EAGAIN ("Resource temporarily unavailable").
+        let silent = [
+            "timed out",
+            "Timeout",
+            "temporarily unavailable",
+            "did not answer",
+        ]
+        .iter()
+        .any(|m| message.contains(m));
+        let message = if silent {
+            format!(
+                "{message} (the server stayed silent for longer than the network timeout, {:?}; the last fetched revision stays usable)",
+                self.network_timeout
+            )
+        } else if self.url.is_ssh() && message.contains("handshake") {
             format!(
                 "{message} (ssh could not connect or authenticate; its own message is on stderr: check the key, PLUMB_GIT_SSH_KEY, and that the server's host key is in known_hosts, PLUMB_GIT_KNOWN_HOSTS)"
             )

@@ -154,9 +154,15 @@ impl Credentials {
         }
     }
 
-    /// The `ssh` command gix runs: batch mode (never a prompt), host keys always checked.
-    pub fn ssh_command(&self) -> String {
-        let mut cmd = String::from("ssh -o BatchMode=yes -o StrictHostKeyChecking=yes");
+    /// The `ssh` command gix runs: batch mode (never a prompt), host keys always checked, and a
+    /// connection that stops answering for about `timeout` dropped rather than waited on forever.
+    pub fn ssh_command(&self, timeout: std::time::Duration) -> String {
+        let secs = timeout.as_secs().max(1);
+        let alive = secs.div_ceil(3).max(1);
+        let mut cmd = format!(
+            "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout={secs} \
+             -o ServerAliveInterval={alive} -o ServerAliveCountMax=3"
+        );
         if let Some(kh) = &self.known_hosts {
             cmd.push_str(" -o UserKnownHostsFile=");
             cmd.push_str(&shell_quote(&kh.display().to_string()));
@@ -266,8 +272,10 @@ mod tests {
             known_hosts: Some("/kh".into()),
             ..Default::default()
         };
-        let cmd = c.ssh_command();
+        let cmd = c.ssh_command(std::time::Duration::from_secs(30));
         assert!(cmd.contains("StrictHostKeyChecking=yes"), "{cmd}");
+        assert!(cmd.contains("ConnectTimeout=30"), "{cmd}");
+        assert!(cmd.contains("ServerAliveInterval=10"), "{cmd}");
         assert!(cmd.contains("BatchMode=yes"), "{cmd}");
         assert!(cmd.contains("UserKnownHostsFile='/kh'"), "{cmd}");
         assert!(cmd.contains("-i '/keys/it'\\''s key'"), "{cmd}");

@@ -106,6 +106,13 @@ impl RepoUrl {
         self.url.scheme == gix::url::Scheme::Ssh
     }
 
+    pub fn is_http(&self) -> bool {
+        matches!(
+            self.url.scheme,
+            gix::url::Scheme::Http | gix::url::Scheme::Https
+        )
+    }
+
     /// Plain HTTP to a host other than loopback: credentials would cross the network unencrypted.
     pub fn is_cleartext_http(&self) -> bool {
         self.url.scheme == gix::url::Scheme::Http
