@@ -3,17 +3,17 @@
 //! become float64, keys become strings).
 //!
 //! Parsing uses granit-parser's events (the parser serde-saphyr is built on) and resolves
-//! plain scalars with go-yaml v2's table. Writing (`toYaml`) ports go-yaml v2's emitter for
-//! block mappings and sequences: the same key order, quoting, literal blocks and the folding of
-//! long plain strings at column 80, because rendered text is hashed (`sha256sum` checksums) and
-//! compared byte for byte with Helm's.
+//! plain scalars with go-yaml v2's table (`plumb_goyaml::resolve`). Writing (`toYaml`) goes
+//! through `plumb_goyaml`'s port of go-yaml's emitter, shared with plumb's kustomize output:
+//! the same key order, quoting, literal blocks and the folding of long plain strings at column
+//! 80, because rendered text is hashed (`sha256sum` checksums) and compared byte for byte with
+//! Helm's.
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use granit_parser::{Event, Parser, ScalarStyle};
-use regex::Regex;
+use plumb_goyaml::{Node, Options, Resolved, emit, resolve, sort_entries};
 
 use crate::value::{IntType, Obj, Value};
 
@@ -45,148 +45,17 @@ impl std::fmt::Display for YamlError {
     }
 }
 
-fn res() -> &'static (Regex, Regex, Regex, Regex) {
-    static R: OnceLock<(Regex, Regex, Regex, Regex)> = OnceLock::new();
-    R.get_or_init(|| {
-        (
-            Regex::new(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$").expect("constant regex"),
-            Regex::new(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$").expect("constant regex"),
-            Regex::new(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$").expect("constant regex"),
-            Regex::new(
-                r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})| ([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.[0-9]+)?)$",
-            )
-            .expect("constant regex"),
-        )
-    })
-}
-
-fn valid_date(y: &str, m: &str, d: &str) -> bool {
-    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<u32>(), d.parse::<u32>()) else {
-        return false;
-    };
-    if !(1..=12).contains(&m) || d == 0 {
-        return false;
-    }
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    d <= days[(m - 1) as usize]
-}
-
-fn is_timestamp(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() < 5 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
-        return false;
-    }
-    let (_, _, date, datetime) = res();
-    if let Some(c) = date.captures(s) {
-        return valid_date(&c[1], &c[2], &c[3]);
-    }
-    if let Some(c) = datetime.captures(s) {
-        let time_ok = |h: Option<regex::Match>,
-                       m: Option<regex::Match>,
-                       sec: Option<regex::Match>| {
-            let p = |x: Option<regex::Match>| x.and_then(|x| x.as_str().parse::<u32>().ok());
-            matches!((p(h), p(m), p(sec)), (Some(h), Some(m), Some(s)) if h < 24 && m < 60 && s < 60)
-        };
-        let ok = if c.get(4).is_some() {
-            time_ok(c.get(4), c.get(5), c.get(6))
-        } else {
-            time_ok(c.get(7), c.get(8), c.get(9))
-        };
-        return ok && valid_date(&c[1], &c[2], &c[3]);
-    }
-    false
-}
-
-pub fn is_base60_float(s: &str) -> bool {
-    let Some(c) = s.bytes().next() else {
-        return false;
-    };
-    if !(c == b'+' || c == b'-' || c.is_ascii_digit()) || !s.contains(':') {
-        return false;
-    }
-    res().1.is_match(s)
-}
-
-/// go-yaml v2's `resolve("", s)` for a plain scalar.
+/// go-yaml v2's `resolve("", s)` for a plain scalar, as decoded into `interface{}`.
 pub fn resolve_plain(s: &str) -> YNode {
-    let hint = match s.bytes().next() {
-        None => b'N',
-        Some(b'+' | b'-') => b'S',
-        Some(b'0'..=b'9') => b'D',
-        Some(b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~') => b'M',
-        Some(b'.') => b'.',
-        _ => 0,
-    };
-    if hint == 0 {
-        return YNode::Str(s.to_string());
+    match resolve(s) {
+        Resolved::Null => YNode::Null,
+        Resolved::Bool(b) => YNode::Bool(b),
+        Resolved::Int(i) => YNode::Int(i),
+        Resolved::Uint(u) => YNode::Uint(u),
+        Resolved::Float(f) => YNode::Float(f),
+        // go-yaml v2 keeps timestamps as strings when decoding into interface{}.
+        Resolved::Timestamp | Resolved::Str => YNode::Str(s.to_string()),
     }
-    match s {
-        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            return YNode::Bool(true);
-        }
-        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return YNode::Bool(false);
-        }
-        "" | "~" | "null" | "Null" | "NULL" => return YNode::Null,
-        ".nan" | ".NaN" | ".NAN" => return YNode::Float(f64::NAN),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return YNode::Float(f64::INFINITY);
-        }
-        "-.inf" | "-.Inf" | "-.INF" => return YNode::Float(f64::NEG_INFINITY),
-        _ => {}
-    }
-    match hint {
-        b'.' => {
-            if let Some(f) = crate::funcs::conv_parse_float(s) {
-                return YNode::Float(f);
-            }
-        }
-        b'D' | b'S' => {
-            if is_timestamp(s) {
-                // go-yaml v2 keeps timestamps as strings when decoding into interface{}.
-                return YNode::Str(s.to_string());
-            }
-            let plain = s.replace('_', "");
-            if let Some(i) = crate::funcs::conv_parse_int(&plain) {
-                return YNode::Int(i);
-            }
-            if let Some(u) = parse_uint_base0(&plain) {
-                return YNode::Uint(u);
-            }
-            if res().0.is_match(&plain)
-                && let Ok(f) = plain.parse::<f64>()
-            {
-                return YNode::Float(f);
-            }
-        }
-        _ => {}
-    }
-    YNode::Str(s.to_string())
-}
-
-fn parse_uint_base0(s: &str) -> Option<u64> {
-    let s = s.strip_prefix('+').unwrap_or(s);
-    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        return u64::from_str_radix(h, 16).ok();
-    }
-    if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() {
-        return s.parse().ok();
-    }
-    None
 }
 
 /// Parses the first document of `text` (what go-yaml's `Unmarshal` reads).
@@ -435,118 +304,109 @@ fn json_kind(n: &YNode) -> &'static str {
 // ---------------------------------------------------------------------------------------------
 // Emitting (toYaml).
 
-/// A value after `json.Marshal` and go-yaml v2's `Unmarshal` of that JSON.
-#[derive(Debug)]
-enum Ev {
-    Null,
-    Bool(bool),
-    Int(String),
-    Float(f64),
-    Str(String),
-    Seq(Vec<Ev>),
-    Map(Vec<(String, Ev)>),
-}
-
-fn to_ev(v: &Value, pretty: bool) -> Result<Ev, String> {
+/// A value as go-yaml sees it: after `json.Marshal` and go-yaml v2's `Unmarshal` of that JSON
+/// (`toYaml`), or straight from the Go value (`toYamlPretty`).
+fn to_node(v: &Value, pretty: bool) -> Result<Node, String> {
     Ok(match v {
-        Value::Invalid | Value::Nil => Ev::Null,
-        Value::Bool(b) => Ev::Bool(*b),
-        Value::Int(i, IntType::Uint64) => Ev::Int((*i as u64).to_string()),
-        Value::Int(i, _) => Ev::Int(i.to_string()),
-        Value::Float(f) if pretty => Ev::Float(*f),
+        Value::Invalid | Value::Nil => Node::Null,
+        Value::Bool(b) => Node::Bool(*b),
+        Value::Int(i, IntType::Uint64) => Node::Number((*i as u64).to_string()),
+        Value::Int(i, _) => Node::Number(i.to_string()),
+        Value::Float(f) if pretty => Node::Number(float_g(*f)),
         Value::Float(f) => {
             let text = crate::json::float_text(*f)?;
             match resolve_plain(&text) {
-                YNode::Int(i) => Ev::Int(i.to_string()),
-                YNode::Uint(u) => Ev::Int(u.to_string()),
-                _ => Ev::Float(text.parse::<f64>().unwrap_or(*f)),
+                YNode::Int(i) => Node::Number(i.to_string()),
+                YNode::Uint(u) => Node::Number(u.to_string()),
+                _ => Node::Number(float_g(text.parse::<f64>().unwrap_or(*f))),
             }
         }
-        Value::Str(s) => Ev::Str(s.to_string()),
+        Value::Str(s) if pretty => Node::Str(s.to_string()),
+        Value::Str(s) => Node::Str(read_json_string(s)),
         Value::Bytes(b) => {
             use base64::Engine as _;
-            Ev::Str(base64::engine::general_purpose::STANDARD.encode(b))
+            Node::Str(base64::engine::general_purpose::STANDARD.encode(b))
         }
-        Value::List(items, _) => Ev::Seq(
+        Value::List(items, _) => Node::Seq(
             items
                 .iter()
-                .map(|x| to_ev(x, pretty))
+                .map(|x| to_node(x, pretty))
                 .collect::<Result<_, _>>()?,
         ),
         Value::Map(m, _) => {
-            let mut entries: Vec<(String, Ev)> = m
+            let mut entries: Vec<(String, Node)> = m
                 .borrow()
                 .iter()
-                .map(|(k, v)| Ok((k.clone(), to_ev(v, pretty)?)))
+                .map(|(k, v)| {
+                    let k = if pretty {
+                        k.clone()
+                    } else {
+                        read_json_string(k)
+                    };
+                    Ok((k, to_node(v, pretty)?))
+                })
                 .collect::<Result<_, String>>()?;
-            entries.sort_by(|a, b| key_order(&a.0, &b.0));
-            Ev::Map(entries)
+            sort_entries(&mut entries);
+            Node::Map(entries)
         }
         Value::Obj(o) => match &**o {
             Obj::Time(..) | Obj::SemVer(_) => {
                 let j = crate::json::marshal(v, false)?;
-                Ev::Str(j.trim_matches('"').to_string())
+                Node::Str(j.trim_matches('"').to_string())
             }
             _ => {
                 let j = crate::json::marshal(v, false)?;
                 let parsed = crate::json::parse_any(&j)?;
-                to_ev(&parsed, pretty)?
+                to_node(&parsed, pretty)?
             }
         },
     })
 }
 
-/// go-yaml v2's key order (`keyList.Less`): letters sort after other characters, and runs of
-/// digits compare as numbers.
-pub fn key_order(a: &str, b: &str) -> std::cmp::Ordering {
-    use std::cmp::Ordering::*;
-    let ar: Vec<char> = a.chars().collect();
-    let br: Vec<char> = b.chars().collect();
-    let mut i = 0;
-    while i < ar.len() && i < br.len() {
-        if ar[i] == br[i] {
-            i += 1;
-            continue;
+/// A string as go-yaml v2 reads it back from Go's JSON text. JSON escapes every line break but
+/// U+0085, which go-yaml then folds like a line break in a double-quoted scalar: one break and
+/// the spaces around it become a space, further breaks become line feeds.
+fn read_json_string(s: &str) -> String {
+    if !s.contains('\u{85}') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while chars.peek().is_some() {
+        while let Some(c) = chars.next_if(|&c| c != ' ' && c != '\u{85}') {
+            out.push(c);
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
-        if al && bl {
-            return ar[i].cmp(&br[i]);
-        }
-        if al || bl {
-            return if bl { Less } else { Greater };
-        }
-        let (mut an, mut bn): (i64, i64) = (0, 0);
-        if ar[i] == '0' || br[i] == '0' {
-            let mut j = i;
-            while j > 0 && ar[j - 1].is_ascii_digit() {
-                j -= 1;
-                if ar[j] != '0' {
-                    an = 1;
-                    bn = 1;
-                    break;
-                }
+        // A run of spaces and breaks (`yaml_parser_scan_flow_scalar`).
+        let (mut spaces, mut leading_break, mut trailing_breaks) = (0, false, 0);
+        while let Some(c) = chars.next_if(|&c| c == ' ' || c == '\u{85}') {
+            match (c, leading_break) {
+                (' ', false) => spaces += 1,
+                (' ', true) => {}
+                (_, false) => leading_break = true,
+                (_, true) => trailing_breaks += 1,
             }
         }
-        let mut ai = i;
-        while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
-            ai += 1;
+        if !leading_break {
+            out.extend(std::iter::repeat_n(' ', spaces));
+        } else if trailing_breaks == 0 {
+            out.push(' ');
+        } else {
+            out.extend(std::iter::repeat_n('\n', trailing_breaks));
         }
-        let mut bi = i;
-        while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
-            bi += 1;
-        }
-        if an != bn {
-            return an.cmp(&bn);
-        }
-        if ai != bi {
-            return ai.cmp(&bi);
-        }
-        return ar[i].cmp(&br[i]);
     }
-    ar.len().cmp(&br.len())
+    out
+}
+
+/// A float64 as go-yaml prints it: `strconv.FormatFloat(f, 'g', -1, 64)`, with YAML's
+/// spellings of infinities and NaN.
+fn float_g(f: f64) -> String {
+    let s = crate::gofmt::format_float(f, 'g', None);
+    match s.as_str() {
+        "+Inf" => ".inf".to_string(),
+        "-Inf" => "-.inf".to_string(),
+        "NaN" => ".nan".to_string(),
+        _ => s,
+    }
 }
 
 /// `sigs.k8s.io/yaml.Marshal(v)` (go-yaml v2 after a JSON round trip).
@@ -561,532 +421,11 @@ pub fn marshal_pretty(v: &Value) -> Result<String, String> {
 }
 
 fn marshal_with(v: &Value, pretty: bool) -> Result<String, String> {
-    let ev = to_ev(v, pretty)?;
-    let mut e = Emitter {
+    let opts = Options {
         pretty,
-        width: if pretty { usize::MAX } else { BEST_WIDTH },
-        out: String::new(),
-        column: 0,
-        indent: -1,
-        whitespace: true,
-        indention: true,
-        indents: Vec::new(),
+        escape_line_separators: false,
     };
-    e.node(&ev, Ctx::Root)?;
-    e.write_indent();
-    Ok(e.out)
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Ctx {
-    Root,
-    MapKey,
-    MapValue,
-    SeqItem,
-}
-
-const BEST_INDENT: i32 = 2;
-const BEST_WIDTH: usize = 80;
-
-struct Emitter {
-    pretty: bool,
-    width: usize,
-    out: String,
-    column: usize,
-    indent: i32,
-    whitespace: bool,
-    indention: bool,
-    indents: Vec<i32>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Style {
-    Plain,
-    Single,
-    Double,
-    Literal,
-}
-
-struct Analysis {
-    multiline: bool,
-    flow_plain: bool,
-    block_plain: bool,
-    single: bool,
-    block: bool,
-}
-
-fn is_printable(c: char) -> bool {
-    let u = c as u32;
-    u == 0x0A
-        || (0x20..=0x7E).contains(&u)
-        || u == 0x85
-        || (0xA0..=0xD7FF).contains(&u)
-        || ((0xE000..=0xFFFD).contains(&u) && u != 0xFEFF)
-}
-
-fn is_break(c: char) -> bool {
-    matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
-}
-
-fn analyze(value: &str) -> Analysis {
-    if value.is_empty() {
-        return Analysis {
-            multiline: false,
-            flow_plain: false,
-            block_plain: true,
-            single: true,
-            block: false,
-        };
-    }
-    let chars: Vec<char> = value.chars().collect();
-    let (mut block_ind, mut flow_ind, mut line_breaks, mut special) = (false, false, false, false);
-    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
-        (false, false, false, false);
-    let (mut break_space, mut space_break, mut prev_space, mut prev_break) =
-        (false, false, false, false);
-    if value.starts_with("---") || value.starts_with("...") {
-        block_ind = true;
-        flow_ind = true;
-    }
-    let mut preceded_by_ws = true;
-    let n = chars.len();
-    for i in 0..n {
-        let c = chars[i];
-        let followed_by_ws =
-            i + 1 >= n || matches!(chars[i + 1], ' ' | '\t') || is_break(chars[i + 1]);
-        if i == 0 {
-            match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
-                | '%' | '@' | '`' => {
-                    flow_ind = true;
-                    block_ind = true;
-                }
-                '?' | ':' => {
-                    flow_ind = true;
-                    if followed_by_ws {
-                        block_ind = true;
-                    }
-                }
-                '-' if followed_by_ws => {
-                    flow_ind = true;
-                    block_ind = true;
-                }
-                _ => {}
-            }
-        } else {
-            match c {
-                ',' | '?' | '[' | ']' | '{' | '}' => flow_ind = true,
-                ':' => {
-                    flow_ind = true;
-                    if followed_by_ws {
-                        block_ind = true;
-                    }
-                }
-                '#' if preceded_by_ws => {
-                    flow_ind = true;
-                    block_ind = true;
-                }
-                _ => {}
-            }
-        }
-        if !is_printable(c) {
-            special = true;
-        }
-        if c == ' ' {
-            if i == 0 {
-                leading_space = true;
-            }
-            if i + 1 == n {
-                trailing_space = true;
-            }
-            if prev_break {
-                break_space = true;
-            }
-            prev_space = true;
-            prev_break = false;
-        } else if is_break(c) {
-            line_breaks = true;
-            if i == 0 {
-                leading_break = true;
-            }
-            if i + 1 == n {
-                trailing_break = true;
-            }
-            if prev_space {
-                space_break = true;
-            }
-            prev_space = false;
-            prev_break = true;
-        } else {
-            prev_space = false;
-            prev_break = false;
-        }
-        preceded_by_ws = matches!(c, ' ' | '\t') || is_break(c);
-    }
-    let mut a = Analysis {
-        multiline: line_breaks,
-        flow_plain: true,
-        block_plain: true,
-        single: true,
-        block: true,
-    };
-    if leading_space || leading_break || trailing_space || trailing_break {
-        a.flow_plain = false;
-        a.block_plain = false;
-    }
-    if trailing_space {
-        a.block = false;
-    }
-    if break_space {
-        a.flow_plain = false;
-        a.block_plain = false;
-        a.single = false;
-    }
-    if space_break || special {
-        a.flow_plain = false;
-        a.block_plain = false;
-        a.single = false;
-        a.block = false;
-    }
-    if line_breaks {
-        a.flow_plain = false;
-        a.block_plain = false;
-    }
-    if flow_ind {
-        a.flow_plain = false;
-    }
-    if block_ind {
-        a.block_plain = false;
-    }
-    a
-}
-
-impl Emitter {
-    fn put(&mut self, c: char) {
-        self.out.push(c);
-        self.column += 1;
-    }
-
-    fn put_break(&mut self) {
-        self.out.push('\n');
-        self.column = 0;
-        self.indention = true;
-    }
-
-    fn write_indent(&mut self) {
-        let indent = self.indent.max(0) as usize;
-        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
-            self.put_break();
-        }
-        while self.column < indent {
-            self.put(' ');
-        }
-        self.whitespace = true;
-        self.indention = true;
-    }
-
-    fn write_indicator(&mut self, ind: &str, need_ws: bool, is_ws: bool, is_indention: bool) {
-        if need_ws && !self.whitespace {
-            self.put(' ');
-        }
-        for c in ind.chars() {
-            self.put(c);
-        }
-        self.whitespace = is_ws;
-        self.indention = self.indention && is_indention;
-    }
-
-    fn increase_indent(&mut self, flow: bool, indentless: bool) {
-        self.indents.push(self.indent);
-        if self.indent < 0 {
-            self.indent = if flow { BEST_INDENT } else { 0 };
-        } else if !indentless {
-            self.indent += BEST_INDENT;
-        }
-    }
-
-    fn pop_indent(&mut self) {
-        self.indent = self.indents.pop().unwrap_or(-1);
-    }
-
-    fn node(&mut self, ev: &Ev, ctx: Ctx) -> Result<(), String> {
-        match ev {
-            Ev::Seq(items) if !items.is_empty() => {
-                let indentless = !self.pretty && ctx == Ctx::MapValue && !self.indention;
-                self.increase_indent(false, indentless);
-                for item in items {
-                    self.write_indent();
-                    self.write_indicator("-", true, false, true);
-                    self.node(item, Ctx::SeqItem)?;
-                }
-                self.pop_indent();
-            }
-            Ev::Map(entries) if !entries.is_empty() => {
-                self.increase_indent(false, false);
-                for (k, v) in entries {
-                    self.write_indent();
-                    let simple = k.len() <= 128 && !k.chars().any(is_break);
-                    if simple {
-                        self.scalar_str(k, Ctx::MapKey);
-                        self.write_indicator(":", false, false, false);
-                    } else {
-                        self.write_indicator("?", true, false, true);
-                        self.scalar_str(k, Ctx::MapValue);
-                        self.write_indent();
-                        self.write_indicator(":", true, false, true);
-                    }
-                    self.node(v, Ctx::MapValue)?;
-                }
-                self.pop_indent();
-            }
-            Ev::Seq(_) => self.write_indicator("[]", true, false, false),
-            Ev::Map(_) => self.write_indicator("{}", true, false, false),
-            Ev::Null => self.plain_scalar("null", ctx),
-            Ev::Bool(b) => self.plain_scalar(if *b { "true" } else { "false" }, ctx),
-            Ev::Int(s) => self.plain_scalar(s, ctx),
-            Ev::Float(f) => {
-                let s = crate::gofmt::format_float(*f, 'g', None);
-                let s = match s.as_str() {
-                    "+Inf" => ".inf".to_string(),
-                    "-Inf" => "-.inf".to_string(),
-                    "NaN" => ".nan".to_string(),
-                    _ => s,
-                };
-                self.plain_scalar(&s, ctx)
-            }
-            Ev::Str(s) => self.scalar_str(s, ctx),
-        }
-        Ok(())
-    }
-
-    fn plain_scalar(&mut self, s: &str, ctx: Ctx) {
-        self.increase_indent(true, false);
-        self.write_plain(s, ctx != Ctx::MapKey);
-        self.pop_indent();
-    }
-
-    fn scalar_str(&mut self, s: &str, ctx: Ctx) {
-        let simple_key = ctx == Ctx::MapKey;
-        let can_plain =
-            matches!(resolve_plain(s), YNode::Str(_)) && !is_timestamp(s) && !is_base60_float(s);
-        let mut style = if s.contains('\n') {
-            Style::Literal
-        } else if can_plain {
-            Style::Plain
-        } else {
-            Style::Double
-        };
-        let a = analyze(s);
-        if simple_key && a.multiline {
-            style = Style::Double;
-        }
-        if style == Style::Plain && (!a.block_plain || (s.is_empty() && simple_key)) {
-            style = Style::Single;
-        }
-        if style == Style::Single && !a.single {
-            style = Style::Double;
-        }
-        if style == Style::Literal && (!a.block || simple_key) {
-            style = Style::Double;
-        }
-        self.increase_indent(true, false);
-        match style {
-            Style::Plain => self.write_plain(s, !simple_key),
-            Style::Single => self.write_single(s, !simple_key),
-            Style::Double => self.write_double(s, !simple_key),
-            Style::Literal => self.write_literal(s),
-        }
-        self.pop_indent();
-    }
-
-    fn write_plain(&mut self, value: &str, allow_breaks: bool) {
-        if !value.is_empty() && !self.whitespace {
-            self.put(' ');
-        }
-        let chars: Vec<char> = value.chars().collect();
-        let (mut spaces, mut breaks) = (false, false);
-        let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
-            if c == ' ' {
-                if allow_breaks
-                    && !spaces
-                    && self.column > self.width
-                    && chars.get(i + 1) != Some(&' ')
-                {
-                    self.write_indent();
-                } else {
-                    self.put(c);
-                }
-                spaces = true;
-            } else if is_break(c) {
-                if !breaks && c == '\n' {
-                    self.put_break();
-                }
-                self.put_break();
-                breaks = true;
-            } else {
-                if breaks {
-                    self.write_indent();
-                }
-                self.put(c);
-                self.indention = false;
-                spaces = false;
-                breaks = false;
-            }
-            i += 1;
-        }
-        if !value.is_empty() {
-            self.whitespace = false;
-        }
-        self.indention = false;
-    }
-
-    fn write_single(&mut self, value: &str, allow_breaks: bool) {
-        self.write_indicator("'", true, false, false);
-        let chars: Vec<char> = value.chars().collect();
-        let (mut spaces, mut breaks) = (false, false);
-        let n = chars.len();
-        for i in 0..n {
-            let c = chars[i];
-            if c == ' ' {
-                if allow_breaks
-                    && !spaces
-                    && self.column > self.width
-                    && i > 0
-                    && i < n - 1
-                    && chars[i + 1] != ' '
-                {
-                    self.write_indent();
-                } else {
-                    self.put(c);
-                }
-                spaces = true;
-            } else if is_break(c) {
-                if !breaks && c == '\n' {
-                    self.put_break();
-                }
-                self.put_break();
-                breaks = true;
-            } else {
-                if breaks {
-                    self.write_indent();
-                }
-                if c == '\'' {
-                    self.put('\'');
-                }
-                self.put(c);
-                self.indention = false;
-                spaces = false;
-                breaks = false;
-            }
-        }
-        self.write_indicator("'", false, false, false);
-        self.whitespace = false;
-        self.indention = false;
-    }
-
-    fn write_double(&mut self, value: &str, allow_breaks: bool) {
-        let mut spaces = false;
-        self.write_indicator("\"", true, false, false);
-        let chars: Vec<char> = value.chars().collect();
-        let n = chars.len();
-        for i in 0..n {
-            let c = chars[i];
-            if !is_printable(c) || c == '\u{FEFF}' || is_break(c) || c == '"' || c == '\\' {
-                self.put('\\');
-                let u = c as u32;
-                match u {
-                    0x00 => self.put('0'),
-                    0x07 => self.put('a'),
-                    0x08 => self.put('b'),
-                    0x09 => self.put('t'),
-                    0x0A => self.put('n'),
-                    0x0B => self.put('v'),
-                    0x0C => self.put('f'),
-                    0x0D => self.put('r'),
-                    0x1B => self.put('e'),
-                    0x22 => self.put('"'),
-                    0x5C => self.put('\\'),
-                    0x85 => self.put('N'),
-                    0xA0 => self.put('_'),
-                    0x2028 => self.put('L'),
-                    0x2029 => self.put('P'),
-                    _ => {
-                        let (ind, w) = if u <= 0xFF {
-                            ('x', 2)
-                        } else if u <= 0xFFFF {
-                            ('u', 4)
-                        } else {
-                            ('U', 8)
-                        };
-                        self.put(ind);
-                        for k in (0..w).rev() {
-                            let d = (u >> (k * 4)) & 0xF;
-                            self.put(char::from_digit(d, 16).unwrap_or('0').to_ascii_uppercase());
-                        }
-                    }
-                }
-                spaces = false;
-            } else if c == ' ' {
-                if allow_breaks && !spaces && self.column > self.width && i > 0 && i < n - 1 {
-                    self.write_indent();
-                    if chars.get(i + 1) == Some(&' ') {
-                        self.put('\\');
-                    }
-                } else {
-                    self.put(c);
-                }
-                spaces = true;
-            } else {
-                self.put(c);
-                spaces = false;
-            }
-        }
-        self.write_indicator("\"", false, false, false);
-        self.whitespace = false;
-        self.indention = false;
-    }
-
-    fn write_literal(&mut self, value: &str) {
-        self.write_indicator("|", true, false, false);
-        // Block scalar hints.
-        let first = value.chars().next();
-        if first.is_some_and(|c| c == ' ' || is_break(c)) {
-            self.write_indicator(&BEST_INDENT.to_string(), false, false, false);
-        }
-        let chars: Vec<char> = value.chars().collect();
-        let chomp = match chars.last() {
-            None => Some('-'),
-            Some(&l) if !is_break(l) => Some('-'),
-            Some(_) if chars.len() == 1 => Some('+'),
-            Some(_) => {
-                if is_break(chars[chars.len() - 2]) {
-                    Some('+')
-                } else {
-                    None
-                }
-            }
-        };
-        if let Some(c) = chomp {
-            self.write_indicator(&c.to_string(), false, false, false);
-        }
-        self.whitespace = true;
-        let mut breaks = true;
-        for c in chars {
-            if is_break(c) {
-                self.put_break();
-                breaks = true;
-            } else {
-                if breaks {
-                    self.write_indent();
-                }
-                self.put(c);
-                self.indention = false;
-                breaks = false;
-            }
-        }
-    }
+    Ok(emit(&to_node(v, pretty)?, opts))
 }
 
 #[cfg(test)]
@@ -1132,10 +471,39 @@ mod tests {
         );
     }
 
+    /// Checked against `helm template` 4.1.4: `toYaml` reads back Go's JSON, where a raw
+    /// U+0085 folds like a line break; `toYamlPretty` escapes it. A leading line break keeps
+    /// its empty line, a leading U+FEFF escapes the whole string, U+2028 stays raw.
     #[test]
-    fn key_order_is_natural() {
-        let mut keys = vec!["a10", "a9", "b", "A", "_x", "a"];
-        keys.sort_by(|a, b| key_order(a, b));
-        assert_eq!(keys, ["_x", "A", "a", "a9", "a10", "b"]);
+    fn marshals_special_characters_like_helm() {
+        let m = |s: &str| {
+            let mut m = BTreeMap::new();
+            m.insert("k".to_string(), Value::str(s));
+            Value::new_map(m)
+        };
+        for (s, yaml, pretty) in [
+            ("a\u{85}b", "k: a b\n", "k: \"a\\Nb\"\n"),
+            (
+                "a \u{85} \u{85}b \u{85}",
+                "k: \"a\\nb \"\n",
+                "k: \"a \\N \\Nb \\N\"\n",
+            ),
+            ("\nx", "k: |2-\n\n  x\n", "k: |2-\n\n  x\n"),
+            (
+                "\u{feff}ab",
+                "k: \"\\uFEFF\\x61\\x62\"\n",
+                "k: \"\\uFEFF\\x61\\x62\"\n",
+            ),
+            ("x\u{2028}y", "k: 'x\u{2028}  y'\n", "k: 'x\u{2028}  y'\n"),
+            (
+                "2001-12-14  21:59:43",
+                "k: \"2001-12-14  21:59:43\"\n",
+                "k: \"2001-12-14  21:59:43\"\n",
+            ),
+            ("1e400", "k: 1e400\n", "k: 1e400\n"),
+        ] {
+            assert_eq!(marshal(&m(s)).unwrap(), yaml, "{s:?}");
+            assert_eq!(marshal_pretty(&m(s)).unwrap(), pretty, "{s:?}");
+        }
     }
 }

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
-pub use conv::{parse_go_float as conv_parse_float, parse_int_base0 as conv_parse_int, strval};
+pub use conv::strval;
 pub use helm::{WARN_END, WARN_START};
 pub(crate) use strings::path_clean;
 
