@@ -400,6 +400,59 @@ fn dry_run_writes_nothing() {
     assert!(get("configmap", "t-dry", "second").is_none());
 }
 
+const BAD_DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\nspec:\n  replicas: -1\n  selector:\n    matchLabels:\n      app: bad\n  template:\n    metadata:\n      labels:\n        app: bad\n    spec:\n      containers:\n      - name: c\n        image: nginx:1.27\n";
+
+#[test]
+fn an_object_the_server_rejects_stops_the_release_before_any_write() {
+    ok(kubectl(&["create", "namespace", "t-reject"]));
+    let d = app_dir(&[
+        ("a.yaml", &cm("a", "1")),
+        ("bad.yaml", BAD_DEPLOYMENT),
+        ("b.yaml", &cm("b", "1")),
+    ]);
+    let out = apply(d.path(), &["-n", "t-reject"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("rejected 1 of 3 objects in a dry run; nothing was written"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Deployment.apps t-reject/bad (from bad.yaml)")
+            && err.contains("spec.replicas"),
+        "{err}"
+    );
+    assert!(get("configmap", "t-reject", "a").is_none(), "zero writes");
+    assert!(get("configmap", "t-reject", "b").is_none(), "zero writes");
+
+    // In a namespace the release creates, the check waits for the namespace, then still stops
+    // everything after the first stage.
+    let d = app_dir(&[
+        ("ns.yaml", &ns("t-reject-new")),
+        ("a.yaml", &cm("a", "1")),
+        ("bad.yaml", BAD_DEPLOYMENT),
+    ]);
+    let out = apply(d.path(), &["-n", "t-reject-new"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("Deployment.apps t-reject-new/bad (from bad.yaml)")
+            && err.contains("rejected in a dry run; only the first stage"),
+        "{err}"
+    );
+    assert!(
+        kubectl(&["get", "namespace", "t-reject-new"])
+            .status
+            .success()
+    );
+    assert!(get("configmap", "t-reject-new", "a").is_none(), "{err}");
+
+    // Fixed: applies.
+    write_files(d.path(), &[("bad.yaml", &cm("was-bad", "1"))]);
+    ok(apply(d.path(), &["-n", "t-reject-new"]));
+    assert!(get("configmap", "t-reject-new", "a").is_some());
+}
+
 #[test]
 fn an_unknown_kind_or_a_bad_scope_is_refused_before_any_write() {
     let d = app_dir(&[

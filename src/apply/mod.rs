@@ -13,7 +13,7 @@ pub mod health;
 pub mod inventory;
 pub mod resources;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -54,6 +54,12 @@ pub enum ApplyError {
         total: usize,
         report: Box<ApplyReport>,
     },
+    #[error(
+        "the API server rejected {} of {total} objects in a dry run; nothing was written:\n{}",
+        .failures.len(),
+        bullet(.failures)
+    )]
+    Rejected { failures: Vec<String>, total: usize },
     #[error(
         "the release of app {app} has no objects; refusing to prune the {count} objects plumb applied before. Fix the render, or pass --allow-empty (spec: prune.allowEmpty) if the app really should own nothing"
     )]
@@ -175,6 +181,33 @@ pub struct Provenance {
     pub revision: String,
     pub author: Option<String>,
     pub renderer: String,
+}
+
+/// Whether a dry-run apply result is the live object unchanged: the same content and the same
+/// fields owned by plumb (a real apply that only takes ownership of a field is not a no-op).
+fn no_op(live: &Value, after: &Value) -> bool {
+    fn plumb_fields(v: &Value) -> Vec<&Value> {
+        v["metadata"]["managedFields"]
+            .as_array()
+            .map(|mf| {
+                mf.iter()
+                    .filter(|m| m["manager"] == FIELD_MANAGER && m["operation"] == "Apply")
+                    .flat_map(|m| [&m["apiVersion"], &m["fieldsV1"]])
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    // Items of a list response carry no apiVersion/kind; the apply response does.
+    fn content(v: &Value) -> Value {
+        let mut v = diff::normalize(v.clone());
+        if let Some(o) = v.as_object_mut() {
+            o.remove("apiVersion");
+            o.remove("kind");
+        }
+        v
+    }
+    let owned = plumb_fields(live);
+    !owned.is_empty() && owned == plumb_fields(after) && content(live) == content(after)
 }
 
 /// How to apply.
@@ -313,6 +346,8 @@ struct Member {
     resource_version: String,
     annotations: Value,
     managed_by_plumb: bool,
+    /// The object as listed, to tell a no-op from a change after the dry run.
+    live: Value,
 }
 
 impl Applier {
@@ -505,6 +540,7 @@ impl Applier {
                     resource_version: meta.resource_version.clone().unwrap_or_default(),
                     annotations: serde_json::to_value(&meta.annotations).unwrap_or(Value::Null),
                     managed_by_plumb,
+                    live: serde_json::to_value(&item).unwrap_or(Value::Null),
                 });
             }
         }
@@ -629,6 +665,29 @@ impl Applier {
                 count: members.len(),
             });
         }
+        // Validate before writing (as Flux does): every object the server can judge now is
+        // applied with dryRun=All first, so one bad object stops the release before any write
+        // instead of leaving half of it applied.
+        let live: HashMap<&ObjectId, &Value> = members.iter().map(|m| (&m.id, &m.live)).collect();
+        let mut unchanged = HashSet::new();
+        let deferred = if opts.dry_run {
+            HashSet::new()
+        } else {
+            let deferred = self.not_yet_checkable(plan).await?;
+            let now: Vec<&PlannedObject> = plan
+                .objects
+                .iter()
+                .filter(|o| !deferred.contains(&o.id))
+                .collect();
+            let failures = self.preflight(&now, opts, &live, &mut unchanged).await;
+            if !failures.is_empty() {
+                return Err(ApplyError::Rejected {
+                    failures,
+                    total: plan.objects.len(),
+                });
+            }
+            deferred
+        };
         let mut known: HashMap<ObjectId, String> = members
             .iter()
             .map(|m| (m.id.clone(), m.resource_version.clone()))
@@ -688,8 +747,16 @@ impl Applier {
         let (first, rest): (Vec<&PlannedObject>, Vec<&PlannedObject>) =
             plan.objects.iter().partition(|o| o.first_stage);
         let mut failures = Vec::new();
-        self.apply_stage(&first, opts, &known, progress, &mut report, &mut failures)
-            .await;
+        self.apply_stage(
+            &first,
+            opts,
+            &known,
+            &unchanged,
+            progress,
+            &mut report,
+            &mut failures,
+        )
+        .await;
         let crds: Vec<&PlannedObject> = first
             .iter()
             .copied()
@@ -703,8 +770,31 @@ impl Applier {
                 .map_err(|e| ApplyError::Connect(e.to_string()))?;
         }
         if failures.is_empty() {
-            self.apply_stage(&rest, opts, &known, progress, &mut report, &mut failures)
-                .await;
+            // Objects whose kind or namespace the first stage just created are checked now,
+            // still before any of the second stage is written.
+            let late: Vec<&PlannedObject> = rest
+                .iter()
+                .copied()
+                .filter(|o| deferred.contains(&o.id))
+                .collect();
+            failures.extend(
+                self.preflight(&late, opts, &live, &mut unchanged)
+                    .await
+                    .into_iter()
+                    .map(|f| format!("{f} (rejected in a dry run; only the first stage — CRDs, Namespaces, cluster RBAC — was applied)")),
+            );
+        }
+        if failures.is_empty() {
+            self.apply_stage(
+                &rest,
+                opts,
+                &known,
+                &unchanged,
+                progress,
+                &mut report,
+                &mut failures,
+            )
+            .await;
         }
         progress.finish();
         if let Some(id) = created_early {
@@ -788,23 +878,100 @@ impl Applier {
         Ok(report)
     }
 
+    /// Objects the server cannot validate before the first stage is applied: custom resources
+    /// of a CRD in this release, and objects in a namespace this release creates.
+    async fn not_yet_checkable(&self, plan: &Plan) -> Result<HashSet<ObjectId>, ApplyError> {
+        // Only namespaces the release itself creates: an object in a namespace that neither
+        // exists nor is in the release is checked (and refused) up front.
+        let mut missing_ns = HashSet::new();
+        let namespaces: BTreeSet<&str> = plan
+            .objects
+            .iter()
+            .filter(|o| o.id.group.is_empty() && o.id.kind == "Namespace")
+            .map(|o| o.id.name.as_str())
+            .collect();
+        for ns in namespaces {
+            if !self.namespace_exists(ns).await? {
+                missing_ns.insert(ns.to_string());
+            }
+        }
+        Ok(plan
+            .objects
+            .iter()
+            .filter(|o| {
+                self.resources
+                    .get(&o.resource.api.api_version, &o.resource.api.kind)
+                    .is_none()
+                    || o.id
+                        .namespace
+                        .as_ref()
+                        .is_some_and(|ns| missing_ns.contains(ns))
+            })
+            .map(|o| o.id.clone())
+            .collect())
+    }
+
+    /// Server-side dry-run apply of `objects`; the failures, in release order. Objects whose
+    /// dry-run result is their live state (`live`, as listed) go into `unchanged`: the real
+    /// apply would be a no-op, so it is skipped.
+    async fn preflight(
+        &self,
+        objects: &[&PlannedObject],
+        opts: &ApplyOptions,
+        live: &HashMap<&ObjectId, &Value>,
+        unchanged: &mut HashSet<ObjectId>,
+    ) -> Vec<String> {
+        let dry = ApplyOptions {
+            dry_run: true,
+            ..opts.clone()
+        };
+        let dry = &dry;
+        let mut results: Vec<(usize, Result<bool, String>)> =
+            futures::stream::iter(objects.iter().enumerate().map(|(i, o)| async move {
+                let r = match self.apply_one(o, dry).await {
+                    Ok((after, _)) => Ok(live.get(&o.id).is_some_and(|l| no_op(l, &after))),
+                    Err(e) => Err(format!("{}: {e}", o.describe())),
+                };
+                (i, r)
+            }))
+            .buffer_unordered(opts.concurrency.max(1))
+            .collect()
+            .await;
+        results.sort_by_key(|(i, _)| *i);
+        let mut failures = Vec::new();
+        for (i, r) in results {
+            match r {
+                Ok(true) => {
+                    unchanged.insert(objects[i].id.clone());
+                }
+                Ok(false) => {}
+                Err(e) => failures.push(e),
+            }
+        }
+        failures
+    }
+
+    #[allow(clippy::too_many_arguments)]
     async fn apply_stage(
         &self,
         objects: &[&PlannedObject],
         opts: &ApplyOptions,
         known: &HashMap<ObjectId, String>,
+        unchanged: &HashSet<ObjectId>,
         progress: &dyn Progress,
         report: &mut ApplyReport,
         failures: &mut Vec<String>,
     ) {
-        let results: Vec<(&ObjectId, Result<Outcome, String>)> = futures::stream::iter(
-            objects
-                .iter()
-                .map(|o| async move { (&o.id, self.apply_with_outcome(o, opts, known).await) }),
-        )
-        .buffer_unordered(opts.concurrency.max(1))
-        .collect()
-        .await;
+        let results: Vec<(&ObjectId, Result<Outcome, String>)> =
+            futures::stream::iter(objects.iter().map(|o| async move {
+                if unchanged.contains(&o.id) {
+                    return (&o.id, Ok(Outcome::Unchanged));
+                }
+                (&o.id, self.apply_with_outcome(o, opts, known).await)
+            }))
+            .buffer_unordered(opts.concurrency.max(1))
+            .collect()
+            .await;
         // Report in release order, whatever order the responses came in.
         let mut by_id: HashMap<&ObjectId, Result<Outcome, String>> = results.into_iter().collect();
         for o in objects {
@@ -1089,4 +1256,50 @@ pub fn by_outcome(report: &ApplyReport) -> BTreeMap<&'static str, Vec<&str>> {
         m.entry(k).or_default().push(id);
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(value: &str, fields: Value, with_type: bool) -> Value {
+        let mut v = json!({
+            "metadata": {
+                "name": "c", "namespace": "n", "resourceVersion": "7",
+                "managedFields": [
+                    {"manager": "plumb", "operation": "Apply", "apiVersion": "v1", "fieldsV1": fields,
+                     "time": "2026-01-01T00:00:00Z"},
+                    {"manager": "kubectl", "operation": "Update", "apiVersion": "v1", "fieldsV1": {}}
+                ]
+            },
+            "data": {"key": value}
+        });
+        if with_type {
+            v["apiVersion"] = json!("v1");
+            v["kind"] = json!("ConfigMap");
+        }
+        v
+    }
+
+    #[test]
+    fn a_dry_run_equal_to_the_listed_object_is_a_no_op() {
+        let f = json!({"f:data": {"f:key": {}}});
+        // List items have no apiVersion/kind; the apply response has them.
+        assert!(no_op(
+            &obj("1", f.clone(), false),
+            &obj("1", f.clone(), true)
+        ));
+        // Changed content.
+        assert!(!no_op(
+            &obj("1", f.clone(), false),
+            &obj("2", f.clone(), true)
+        ));
+        // Same content, but plumb would own other fields.
+        let more = json!({"f:data": {"f:key": {}, "f:other": {}}});
+        assert!(!no_op(&obj("1", f.clone(), false), &obj("1", more, true)));
+        // Not owned by plumb yet: applying takes ownership, never skipped.
+        let mut foreign = obj("1", f.clone(), false);
+        foreign["metadata"]["managedFields"][0]["manager"] = json!("someone");
+        assert!(!no_op(&foreign, &foreign.clone()));
+    }
 }
