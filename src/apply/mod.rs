@@ -210,6 +210,17 @@ fn no_op(live: &Value, after: &Value) -> bool {
     !owned.is_empty() && owned == plumb_fields(after) && content(live) == content(after)
 }
 
+/// What every object of a stage is applied with.
+#[derive(Clone, Copy)]
+struct Stage<'a> {
+    opts: &'a ApplyOptions,
+    /// resourceVersions of the inventory members before this apply.
+    known: &'a HashMap<ObjectId, String>,
+    /// Objects whose dry run showed no change: not sent again.
+    unchanged: &'a HashSet<ObjectId>,
+    progress: &'a dyn Progress,
+}
+
 /// How to apply.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
@@ -747,16 +758,14 @@ impl Applier {
         let (first, rest): (Vec<&PlannedObject>, Vec<&PlannedObject>) =
             plan.objects.iter().partition(|o| o.first_stage);
         let mut failures = Vec::new();
-        self.apply_stage(
-            &first,
+        let stage = Stage {
             opts,
-            &known,
-            &unchanged,
+            known: &known,
+            unchanged: &unchanged,
             progress,
-            &mut report,
-            &mut failures,
-        )
-        .await;
+        };
+        self.apply_stage(&first, &stage, &mut report, &mut failures)
+            .await;
         let crds: Vec<&PlannedObject> = first
             .iter()
             .copied()
@@ -785,16 +794,14 @@ impl Applier {
             );
         }
         if failures.is_empty() {
-            self.apply_stage(
-                &rest,
+            let stage = Stage {
                 opts,
-                &known,
-                &unchanged,
+                known: &known,
+                unchanged: &unchanged,
                 progress,
-                &mut report,
-                &mut failures,
-            )
-            .await;
+            };
+            self.apply_stage(&rest, &stage, &mut report, &mut failures)
+                .await;
         }
         progress.finish();
         if let Some(id) = created_early {
@@ -951,17 +958,19 @@ impl Applier {
         failures
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn apply_stage(
         &self,
         objects: &[&PlannedObject],
-        opts: &ApplyOptions,
-        known: &HashMap<ObjectId, String>,
-        unchanged: &HashSet<ObjectId>,
-        progress: &dyn Progress,
+        stage: &Stage<'_>,
         report: &mut ApplyReport,
         failures: &mut Vec<String>,
     ) {
+        let Stage {
+            opts,
+            known,
+            unchanged,
+            progress,
+        } = *stage;
         let results: Vec<(&ObjectId, Result<Outcome, String>)> =
             futures::stream::iter(objects.iter().map(|o| async move {
                 if unchanged.contains(&o.id) {
