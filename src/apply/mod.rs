@@ -216,8 +216,6 @@ struct Stage<'a> {
     opts: &'a ApplyOptions,
     /// resourceVersions of the inventory members before this apply.
     known: &'a HashMap<ObjectId, String>,
-    /// Objects whose dry run showed no change: not sent again.
-    unchanged: &'a HashSet<ObjectId>,
     progress: &'a dyn Progress,
 }
 
@@ -761,10 +759,9 @@ impl Applier {
         let stage = Stage {
             opts,
             known: &known,
-            unchanged: &unchanged,
             progress,
         };
-        self.apply_stage(&first, &stage, &mut report, &mut failures)
+        self.apply_stage(&first, stage, &unchanged, &mut report, &mut failures)
             .await;
         let crds: Vec<&PlannedObject> = first
             .iter()
@@ -794,13 +791,7 @@ impl Applier {
             );
         }
         if failures.is_empty() {
-            let stage = Stage {
-                opts,
-                known: &known,
-                unchanged: &unchanged,
-                progress,
-            };
-            self.apply_stage(&rest, &stage, &mut report, &mut failures)
+            self.apply_stage(&rest, stage, &unchanged, &mut report, &mut failures)
                 .await;
         }
         progress.finish();
@@ -961,16 +952,16 @@ impl Applier {
     async fn apply_stage(
         &self,
         objects: &[&PlannedObject],
-        stage: &Stage<'_>,
+        stage: Stage<'_>,
+        unchanged: &HashSet<ObjectId>,
         report: &mut ApplyReport,
         failures: &mut Vec<String>,
     ) {
         let Stage {
             opts,
             known,
-            unchanged,
             progress,
-        } = *stage;
+        } = stage;
         let results: Vec<(&ObjectId, Result<Outcome, String>)> =
             futures::stream::iter(objects.iter().map(|o| async move {
                 if unchanged.contains(&o.id) {

@@ -354,10 +354,7 @@ impl CachedRepo {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let asked = Arc::new(AtomicBool::new(false));
         let remote = self.remote(&repo)?;
-        let conn = self
-            .connect(&remote)
-            .map_err(|e| self.net_err(&e, &asked))?
-            .with_credentials(self.authenticate(asked.clone()));
+        let conn = self.connection(&remote, &asked)?;
         let options = gix::remote::ref_map::Options {
             extra_refspecs: head_refspec(),
             ..Default::default()
@@ -386,6 +383,27 @@ impl CachedRepo {
             "fetched"
         );
         Ok(refs)
+    }
+
+    /// Connects, answering credential requests from the configuration; `asked` records whether
+    /// the server asked (so that a failure reads as an authentication problem).
+    fn connection<'a, 'r>(
+        &self,
+        remote: &'a gix::Remote<'r>,
+        asked: &Arc<AtomicBool>,
+    ) -> Result<
+        gix::remote::Connection<
+            'a,
+            'static,
+            'r,
+            Box<dyn gix::protocol::transport::client::blocking_io::Transport + Send>,
+        >,
+        GitError,
+    > {
+        Ok(self
+            .connect(remote)
+            .map_err(|e| self.net_err(&e, asked))?
+            .with_credentials(self.authenticate(asked.clone())))
     }
 
     /// Connects for fetching. git:// gets its TCP stream here, with `TCP_NODELAY`: gix writes
@@ -648,10 +666,7 @@ impl CachedRepo {
         };
         let asked = Arc::new(AtomicBool::new(false));
         let remote = self.remote(&repo)?;
-        let conn = self
-            .connect(&remote)
-            .map_err(|e| self.net_err(&e, &asked))?
-            .with_credentials(self.authenticate(asked.clone()));
+        let conn = self.connection(&remote, &asked)?;
         let options = gix::remote::ref_map::Options {
             extra_refspecs: head_refspec(),
             ..Default::default()
