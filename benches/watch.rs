@@ -3,8 +3,8 @@
 //! Both include the default 50 ms debounce. Run with `cargo bench --bench watch`.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc::channel;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
@@ -37,6 +37,36 @@ fn write_app(dir: &std::path::Path, value: usize) {
     std::fs::rename(&tmp, dir.join("app.yaml")).expect("rename");
 }
 
+/// Starts `plumb watch ARGS` and waits for its first render; its stdout lines arrive on the
+/// receiver with the time each was read.
+fn spawn_watch(
+    args: &[&str],
+    envs: &[(&str, &std::path::Path)],
+) -> (Child, Receiver<(Instant, String)>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .arg("watch")
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("plumb watch");
+    let (tx, rx) = channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send((Instant::now(), line));
+        }
+    });
+    while !rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("first render")
+        .1
+        .contains("rendered in")
+    {}
+    (child, rx)
+}
+
 fn main() {
     let work = tempfile::tempdir().expect("tempdir");
     let cluster = DevCluster::start(&devcluster::default_bin_dir(), &work.path().join("cluster"))
@@ -52,32 +82,14 @@ fn main() {
         .client;
 
     // 1. save → applied.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plumb"))
-        .args([
-            "watch",
-            app.to_str().expect("utf-8"),
-            "--apply",
-            "-n",
-            "bench-watch",
-        ])
-        .env("KUBECONFIG", cluster.kubeconfig())
-        .env("PLUMB_CACHE_DIR", &cache)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("plumb watch");
-    let (tx, rx) = channel();
-    let stdout = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    while !rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("first render")
-        .contains("rendered in")
-    {}
+    let app_arg = app.to_str().expect("utf-8");
+    let (mut child, rx) = spawn_watch(
+        &[app_arg, "--apply", "-n", "bench-watch"],
+        &[
+            ("KUBECONFIG", cluster.kubeconfig()),
+            ("PLUMB_CACHE_DIR", &cache),
+        ],
+    );
     let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client, "bench-watch");
     let mut applied = Vec::new();
     rt.block_on(async {
@@ -114,26 +126,7 @@ fn main() {
     let _ = child.wait();
 
     // 2. save → diff shown, no cluster.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plumb"))
-        .args(["watch", app.to_str().expect("utf-8"), "--no-cluster"])
-        .env("PLUMB_CACHE_DIR", &cache)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("plumb watch");
-    let (tx, rx) = channel();
-    let stdout = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send((Instant::now(), line));
-        }
-    });
-    while !rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("first render")
-        .1
-        .contains("rendered in")
-    {}
+    let (mut child, rx) = spawn_watch(&[app_arg, "--no-cluster"], &[("PLUMB_CACHE_DIR", &cache)]);
     let mut shown = Vec::new();
     for i in 51..=100 {
         let t = Instant::now();

@@ -5,7 +5,7 @@ mod git_support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use git_support::{Daemon, Fixture, git, git_cmd, run};
+use git_support::{Daemon, Fixture, git, run};
 use plumb::app::{App, Overrides};
 
 fn plumb(args: &[&str], cache: &Path) -> Output {
@@ -195,18 +195,7 @@ fn an_app_spec_names_its_repository_and_requires_signatures() {
 
     // Signed with the trusted key: renders.
     f.write(&[("app/cm.yaml", &Fixture::config_map("app", "2"))]);
-    git(&f.work, &["add", "-A"]);
-    run(git_cmd(&f.work).args([
-        "-c",
-        "gpg.format=ssh",
-        "-c",
-        &format!("user.signingkey={}", key.display()),
-        "commit",
-        "-q",
-        "-S",
-        "-m",
-        "signed",
-    ]));
+    f.commit_signed_ssh(&key, "signed");
     f.publish();
     let out = plumb(&["render", spec.to_str().unwrap()], &f.cache);
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -195,19 +195,7 @@ fn ssh_key(dir: &Path, name: &str, kind: &str) -> (PathBuf, String) {
 
 fn commit_signed_ssh(f: &Fixture, key: &Path, message: &str) -> String {
     f.write(&[("app/cm.yaml", &Fixture::config_map("x", message))]);
-    git(&f.work, &["add", "-A"]);
-    run(git_cmd(&f.work).args([
-        "-c",
-        "gpg.format=ssh",
-        "-c",
-        &format!("user.signingkey={}", key.display()),
-        "commit",
-        "-q",
-        "-S",
-        "-m",
-        message,
-    ]));
-    f.head()
+    f.commit_signed_ssh(key, message)
 }
 
 #[test]

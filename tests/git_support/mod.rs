@@ -115,6 +115,23 @@ impl Fixture {
         self.head()
     }
 
+    /// Commits everything, signed with an SSH key (`gpg.format=ssh`); returns the commit id.
+    pub fn commit_signed_ssh(&self, key: &Path, message: &str) -> String {
+        git(&self.work, &["add", "-A"]);
+        run(git_cmd(&self.work).args([
+            "-c",
+            "gpg.format=ssh",
+            "-c",
+            &format!("user.signingkey={}", key.display()),
+            "commit",
+            "-q",
+            "-S",
+            "-m",
+            message,
+        ]));
+        self.head()
+    }
+
     pub fn head(&self) -> String {
         git(&self.work, &["rev-parse", "HEAD"])
     }

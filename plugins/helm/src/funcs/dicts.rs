@@ -156,60 +156,42 @@ pub(super) fn register(t: &mut Table) {
     }
 }
 
+/// Go's panic text for a failed type assertion `v.(want)` on an `interface{}`.
+fn conversion_error(v: &Value, want: &str) -> String {
+    let is = if v.is_nil() {
+        "nil".to_string()
+    } else {
+        v.type_name()
+    };
+    format!("interface conversion: interface {{}} is {is}, not {want}")
+}
+
+const GO_DICT: &str = "map[string]interface {}";
+
 fn dig(_: &mut crate::template::exec::Env, a: Vec<Value>, _: Option<Value>) -> R {
     if a.len() < 3 {
         return Err("dig needs at least three arguments".into());
     }
-    let dict = match &a[a.len() - 1] {
-        Value::Map(m, crate::value::MapType::Any) => m.clone(),
-        other => {
-            return Err(format!(
-                "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
-                if other.is_nil() {
-                    "nil".to_string()
-                } else {
-                    other.type_name()
-                }
-            ));
-        }
+    let as_dict = |v: &Value| match v {
+        Value::Map(m, crate::value::MapType::Any) => Ok(m.clone()),
+        other => Err(conversion_error(other, GO_DICT)),
     };
+    let mut cur = as_dict(&a[a.len() - 1])?;
     let def = a[a.len() - 2].clone();
     let mut keys = Vec::new();
     for k in &a[..a.len() - 2] {
         match k {
             Value::Str(s) => keys.push(s.to_string()),
-            other => {
-                return Err(format!(
-                    "interface conversion: interface {{}} is {}, not string",
-                    if other.is_nil() {
-                        "nil".to_string()
-                    } else {
-                        other.type_name()
-                    }
-                ));
-            }
+            other => return Err(conversion_error(other, "string")),
         }
     }
-    let mut cur = dict;
     for (i, k) in keys.iter().enumerate() {
         let step = cur.borrow().get(k).cloned();
         let Some(step) = step else { return Ok(def) };
         if i == keys.len() - 1 {
             return Ok(step);
         }
-        cur = match &step {
-            Value::Map(m, crate::value::MapType::Any) => m.clone(),
-            other => {
-                return Err(format!(
-                    "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
-                    if other.is_nil() {
-                        "nil".to_string()
-                    } else {
-                        other.type_name()
-                    }
-                ));
-            }
-        };
+        cur = as_dict(&step)?;
     }
     Ok(def)
 }

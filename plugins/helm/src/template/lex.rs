@@ -521,6 +521,16 @@ impl<'a> Lexer<'a> {
     }
 
     fn char_constant(&mut self) -> bool {
+        self.delimited(
+            '\'',
+            ItemType::CharConstant,
+            "unterminated character constant",
+        )
+    }
+
+    /// Scans to the closing `close` (after the opening one), honouring backslash escapes: Go's
+    /// lexChar and lexQuote. A line break or the end of input first is `unterminated`.
+    fn delimited(&mut self, close: char, typ: ItemType, unterminated: &str) -> bool {
         loop {
             match self.next_char() {
                 Some('\\') => {
@@ -529,18 +539,18 @@ impl<'a> Lexer<'a> {
                     {
                         continue;
                     }
-                    self.error("unterminated character constant".into());
+                    self.error(unterminated.into());
                     return false;
                 }
                 None | Some('\n') => {
-                    self.error("unterminated character constant".into());
+                    self.error(unterminated.into());
                     return false;
                 }
-                Some('\'') => break,
+                Some(c) if c == close => break,
                 Some(_) => {}
             }
         }
-        self.emit(ItemType::CharConstant);
+        self.emit(typ);
         true
     }
 
@@ -614,27 +624,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn quote(&mut self) -> bool {
-        loop {
-            match self.next_char() {
-                Some('\\') => {
-                    if let Some(c) = self.next_char()
-                        && c != '\n'
-                    {
-                        continue;
-                    }
-                    self.error("unterminated quoted string".into());
-                    return false;
-                }
-                None | Some('\n') => {
-                    self.error("unterminated quoted string".into());
-                    return false;
-                }
-                Some('"') => break,
-                Some(_) => {}
-            }
-        }
-        self.emit(ItemType::String);
-        true
+        self.delimited('"', ItemType::String, "unterminated quoted string")
     }
 
     fn raw_quote(&mut self) -> bool {
